@@ -1,0 +1,169 @@
+// The declarative config document: what `toolgate apply -f` takes, `PUT /api/v1/config` accepts and
+// export returns. The REST resources edit the same model. Types first, then the JSON Schema that
+// checks its shape (semantic checks live in validate.ts).
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
+export type HttpMethod = typeof HTTP_METHODS[number]
+export const PARAMETER_LOCATIONS = ['path', 'query', 'header', 'body'] as const
+export type ParameterLocation = typeof PARAMETER_LOCATIONS[number]
+
+export interface VariableDoc {
+  name: string
+  kind: 'ENV' | 'SECRET'
+  description?: string
+  /** Required for ENV and for a new SECRET; omitted on a SECRET it keeps the stored value. Never exported for SECRET. */
+  value?: string
+}
+
+export interface ProviderDoc {
+  name: string
+  description?: string
+  baseUrl: string
+  headers?: Record<string, string>
+  timeoutMs?: number
+  maxResponseBytes?: number
+}
+
+export interface ParameterDoc {
+  in?: ParameterLocation
+  /** The name upstream, when it differs from the argument's (e.g. a header `X-Request-Id`). */
+  name?: string
+}
+
+export interface ToolDoc {
+  name: string
+  title?: string
+  description?: string
+  provider: string
+  method: HttpMethod
+  path: string
+  input?: Record<string, unknown>
+  output?: Record<string, unknown>
+  parameters?: Record<string, ParameterDoc>
+  headers?: Record<string, string>
+  timeoutMs?: number
+  maxResponseBytes?: number
+  scopes?: string[]
+  annotations?: Record<string, unknown>
+}
+
+export interface ServerDoc {
+  name: string
+  kind?: 'api'
+  title?: string
+  description?: string
+  instructions?: string
+  tools?: ToolDoc[]
+}
+
+export interface ConfigDocument {
+  variables?: VariableDoc[]
+  providers?: ProviderDoc[]
+  servers?: ServerDoc[]
+}
+
+export const VARIABLE_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$'
+export const RESOURCE_NAME = '^[a-z0-9][a-z0-9_-]{0,62}$'
+// MCP 2025-11-25: tool names are 1–128 characters of A–Z a–z 0–9 _ - .
+export const TOOL_NAME = '^[A-Za-z0-9_.-]{1,128}$'
+const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+const headerMap = {
+  type: 'object',
+  propertyNames: { pattern: HEADER_NAME },
+  additionalProperties: { type: 'string', pattern: '^[^\\r\\n\\u0000]*$' }
+} as const
+
+const limits = {
+  timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
+  maxResponseBytes: { type: 'integer', minimum: 1, maximum: 1_073_741_824 }
+} as const
+
+export const variableSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'kind'],
+  properties: {
+    name: { type: 'string', pattern: VARIABLE_NAME },
+    kind: { enum: ['ENV', 'SECRET'] },
+    description: { type: 'string', maxLength: 2000 },
+    value: { type: 'string', maxLength: 65536 }
+  }
+} as const
+
+export const providerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'baseUrl'],
+  properties: {
+    name: { type: 'string', pattern: RESOURCE_NAME },
+    description: { type: 'string', maxLength: 2000 },
+    baseUrl: { type: 'string', minLength: 1, maxLength: 2048 },
+    headers: headerMap,
+    ...limits
+  }
+} as const
+
+export const toolSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'provider', 'method', 'path'],
+  properties: {
+    name: { type: 'string', pattern: TOOL_NAME },
+    title: { type: 'string', maxLength: 200 },
+    description: { type: 'string', maxLength: 10_000 },
+    provider: { type: 'string', pattern: RESOURCE_NAME },
+    method: { enum: HTTP_METHODS },
+    path: { type: 'string', pattern: '^/', maxLength: 2048 },
+    input: { type: 'object' },
+    output: { type: 'object' },
+    parameters: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          in: { enum: PARAMETER_LOCATIONS },
+          name: { type: 'string', minLength: 1, maxLength: 256 }
+        }
+      }
+    },
+    headers: headerMap,
+    ...limits,
+    scopes: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
+    annotations: {
+      type: 'object',
+      properties: {
+        title: { type: 'string' },
+        readOnlyHint: { type: 'boolean' },
+        destructiveHint: { type: 'boolean' },
+        idempotentHint: { type: 'boolean' },
+        openWorldHint: { type: 'boolean' }
+      }
+    }
+  }
+} as const
+
+export const serverSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', pattern: RESOURCE_NAME },
+    kind: { const: 'api' },
+    title: { type: 'string', maxLength: 200 },
+    description: { type: 'string', maxLength: 10_000 },
+    instructions: { type: 'string', maxLength: 20_000 },
+    tools: { type: 'array', items: toolSchema }
+  }
+} as const
+
+export const documentSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    variables: { type: 'array', items: variableSchema },
+    providers: { type: 'array', items: providerSchema },
+    servers: { type: 'array', items: serverSchema }
+  }
+} as const

@@ -1,0 +1,87 @@
+// Environment settings: read once at start, validated, then passed down as a plain object.
+import { resolve } from 'node:path'
+
+export interface RateBudget {
+  max: number
+  timeWindowMs: number
+}
+
+export interface Settings {
+  host: string
+  port: number
+  publicUrl: string
+  databaseUrl: string | undefined
+  dataDir: string
+  adminToken: string | undefined
+  encryptionKeys: string | undefined
+  trustProxy: boolean | string | number
+  allowedOrigins: string[]
+  logLevel: string
+  rateLimits: { mcp: RateBudget, api: RateBudget, oauth: RateBudget }
+  upstreamTimeoutMs: number
+  maxResponseBytes: number
+  maxRequestBytes: number
+}
+
+export class SettingsError extends Error {
+  constructor (name: string, message: string) {
+    super(`${name}: ${message}`)
+    this.name = 'SettingsError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function integer (env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) throw new SettingsError(name, `expected an integer >= ${min}, got "${raw}"`)
+  return value
+}
+
+const WINDOWS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000 }
+
+/** Parses a budget such as `600/minute` (also `10/second`, `5000/hour`). */
+export function parseRateBudget (name: string, raw: string | undefined, fallback: RateBudget): RateBudget {
+  if (raw === undefined || raw === '') return fallback
+  const match = /^(\d+)\s*\/\s*(second|minute|hour)$/.exec(raw.trim())
+  if (!match) throw new SettingsError(name, `expected "<count>/<second|minute|hour>", got "${raw}"`)
+  return { max: Number(match[1]), timeWindowMs: WINDOWS[match[2]!]! }
+}
+
+function trustProxy (raw: string | undefined): boolean | string | number {
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return Number(raw) // number of hops
+  return raw // comma-separated addresses/CIDRs, as Fastify takes them
+}
+
+export function loadSettings (env: Env = process.env): Settings {
+  const host = env.HOST || '127.0.0.1'
+  const port = integer(env, 'PORT', 8080)
+  if (port > 65535) throw new SettingsError('PORT', 'must be <= 65535')
+  const displayHost = host.includes(':') ? `[${host}]` : host
+  const publicUrl = (env.TOOLGATE_PUBLIC_URL || `http://${displayHost === '0.0.0.0' ? '127.0.0.1' : displayHost}:${port}`).replace(/\/+$/, '')
+  try { new URL(publicUrl) } catch { throw new SettingsError('TOOLGATE_PUBLIC_URL', `not a URL: "${publicUrl}"`) }
+  return {
+    host,
+    port,
+    publicUrl,
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: resolve(env.TOOLGATE_DATA_DIR || './.toolgate'),
+    adminToken: env.TOOLGATE_ADMIN_TOKEN || undefined,
+    encryptionKeys: env.TOOLGATE_ENCRYPTION_KEYS || undefined,
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    allowedOrigins: (env.TOOLGATE_ALLOWED_ORIGINS || '').split(',').map(s => s.trim()).filter(Boolean),
+    logLevel: env.LOG_LEVEL || 'info',
+    rateLimits: {
+      mcp: parseRateBudget('TOOLGATE_RATE_LIMIT_MCP', env.TOOLGATE_RATE_LIMIT_MCP, { max: 1200, timeWindowMs: 60_000 }),
+      api: parseRateBudget('TOOLGATE_RATE_LIMIT_API', env.TOOLGATE_RATE_LIMIT_API, { max: 300, timeWindowMs: 60_000 }),
+      oauth: parseRateBudget('TOOLGATE_RATE_LIMIT_OAUTH', env.TOOLGATE_RATE_LIMIT_OAUTH, { max: 60, timeWindowMs: 60_000 })
+    },
+    upstreamTimeoutMs: integer(env, 'TOOLGATE_UPSTREAM_TIMEOUT_MS', 30_000, 1),
+    maxResponseBytes: integer(env, 'TOOLGATE_MAX_RESPONSE_BYTES', 10 * 1024 * 1024, 1),
+    maxRequestBytes: integer(env, 'TOOLGATE_MAX_REQUEST_BYTES', 4 * 1024 * 1024, 1024)
+  }
+}

@@ -1,0 +1,221 @@
+// The config document in Postgres: read it back (export), resolve its variables (secrets opened
+// with the key ring) and apply a whole new document atomically. A document that fails any check
+// changes nothing; a successful apply bumps the workspace's config version and NOTIFYs replicas.
+import { sql, type Transaction } from 'kysely'
+import type { Db } from '../db/index.ts'
+import type { Database } from '../db/types.ts'
+import type { KeyRing } from '../crypto/keyring.ts'
+import { ConfigInvalidError, StaleVersionError, type ConfigProblem } from '../errors.ts'
+import { recordAudit } from '../telemetry/audit.ts'
+import { compileConfig, type CompileDefaults } from '../tools/compile.ts'
+import type { CompiledConfig } from '../tools/compiled.ts'
+import type { ConfigDocument, ParameterDoc, ProviderDoc, ServerDoc, ToolDoc, VariableDoc } from './document.ts'
+import { validateDocument } from './validate.ts'
+
+export const CONFIG_CHANNEL = 'toolgate_config'
+
+/** Associated data binding a sealed variable to its row identity (workspace and name). */
+export function variableAad (workspaceId: string, name: string): string {
+  return `variables/${workspaceId}/${name}`
+}
+
+function strip<T extends object> (value: T): T {
+  for (const key of Object.keys(value) as Array<keyof T>) {
+    if (value[key] === null || value[key] === undefined) delete value[key]
+  }
+  return value
+}
+
+interface StoredVariable {
+  name: string
+  kind: 'ENV' | 'SECRET'
+  description: string | null
+  value: string | null
+  sealed_value: Buffer | null
+  key_id: string | null
+}
+
+async function readVariables (db: Db | Transaction<Database>, workspaceId: string): Promise<StoredVariable[]> {
+  return await db.selectFrom('variables')
+    .select(['name', 'kind', 'description', 'value', 'sealed_value', 'key_id'])
+    .where('workspace_id', '=', workspaceId).orderBy('position').execute()
+}
+
+/** The stored document. SECRET variables come without their value. */
+export async function readDocument (db: Db | Transaction<Database>, workspaceId: string): Promise<{ document: ConfigDocument, version: number }> {
+  const [workspace, variables, providers, servers, tools] = await Promise.all([
+    db.selectFrom('workspaces').select('config_version').where('id', '=', workspaceId).executeTakeFirstOrThrow(),
+    readVariables(db, workspaceId),
+    db.selectFrom('providers').selectAll().where('workspace_id', '=', workspaceId).orderBy('position').execute(),
+    db.selectFrom('servers').selectAll().where('workspace_id', '=', workspaceId).orderBy('position').execute(),
+    db.selectFrom('tools').innerJoin('providers', 'providers.id', 'tools.provider_id')
+      .selectAll('tools').select('providers.name as provider_name')
+      .where('tools.workspace_id', '=', workspaceId).orderBy('tools.position').execute()
+  ])
+  const document: ConfigDocument = {
+    variables: variables.map(v => strip<VariableDoc>({
+      name: v.name,
+      kind: v.kind,
+      description: v.description ?? undefined,
+      value: v.kind === 'ENV' ? v.value ?? undefined : undefined
+    })),
+    providers: providers.map(p => strip<ProviderDoc>({
+      name: p.name,
+      description: p.description ?? undefined,
+      baseUrl: p.base_url,
+      headers: Object.keys(p.headers).length > 0 ? p.headers : undefined,
+      timeoutMs: p.timeout_ms ?? undefined,
+      maxResponseBytes: p.max_response_bytes ?? undefined
+    })),
+    servers: servers.map(s => strip<ServerDoc>({
+      name: s.name,
+      kind: s.kind === 'api' ? undefined : s.kind as 'api',
+      title: s.title ?? undefined,
+      description: s.description ?? undefined,
+      instructions: s.instructions ?? undefined,
+      tools: tools.filter(t => t.server_id === s.id).map(t => strip<ToolDoc>({
+        name: t.name,
+        title: t.title ?? undefined,
+        description: t.description ?? undefined,
+        provider: t.provider_name,
+        method: t.method as ToolDoc['method'],
+        path: t.path,
+        input: t.input_schema,
+        output: t.output_schema ?? undefined,
+        parameters: Object.keys(t.parameters).length > 0 ? t.parameters as Record<string, ParameterDoc> : undefined,
+        headers: Object.keys(t.headers).length > 0 ? t.headers : undefined,
+        timeoutMs: t.timeout_ms ?? undefined,
+        maxResponseBytes: t.max_response_bytes ?? undefined,
+        scopes: t.scopes.length > 0 ? t.scopes : undefined,
+        annotations: t.annotations ?? undefined
+      }))
+    }))
+  }
+  return { document, version: Number(workspace.config_version) }
+}
+
+/** Plaintext values of every variable, secrets opened. Held in memory only. */
+export function variableValues (stored: StoredVariable[], keyRing: KeyRing, workspaceId: string): Map<string, string> {
+  const values = new Map<string, string>()
+  for (const v of stored) {
+    if (v.kind === 'ENV') values.set(v.name, v.value ?? '')
+    else values.set(v.name, keyRing.openText({ keyId: v.key_id!, data: v.sealed_value! }, variableAad(workspaceId, v.name)))
+  }
+  return values
+}
+
+/** Reads, resolves and compiles the workspace's current config. */
+export async function loadCompiledConfig (db: Db, keyRing: KeyRing, workspaceId: string, defaults: CompileDefaults): Promise<CompiledConfig> {
+  const { document, version } = await readDocument(db, workspaceId)
+  const values = variableValues(await readVariables(db, workspaceId), keyRing, workspaceId)
+  return compileConfig(document, version, values, defaults)
+}
+
+export interface ApplyOptions {
+  actor: string
+  defaults: CompileDefaults
+  /** Refuse (StaleVersionError) unless the stored version is still this one. */
+  expectedVersion?: number
+}
+
+/**
+ * Replaces the workspace's whole config with `input`, atomically. Validation, secret resolution
+ * and a full compile happen inside the transaction, before anything is written.
+ */
+export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: string, input: unknown, options: ApplyOptions): Promise<number> {
+  const doc = validateDocument(input)
+  return await db.transaction().execute(async trx => {
+    // One writer per workspace at a time; readers are not blocked.
+    const workspace = await trx.selectFrom('workspaces').select('config_version')
+      .where('id', '=', workspaceId).forUpdate().executeTakeFirstOrThrow()
+    if (options.expectedVersion !== undefined && Number(workspace.config_version) !== options.expectedVersion) throw new StaleVersionError()
+    const stored = new Map((await readVariables(trx, workspaceId)).map(v => [v.name, v]))
+
+    const problems: ConfigProblem[] = []
+    const values = new Map<string, string>()
+    const variableRows = (doc.variables ?? []).map((variable, position) => {
+      const base = { workspace_id: workspaceId, name: variable.name, kind: variable.kind, description: variable.description ?? null, position }
+      if (variable.kind === 'ENV') {
+        values.set(variable.name, variable.value!)
+        return { ...base, value: variable.value!, sealed_value: null, key_id: null }
+      }
+      if (variable.value !== undefined) {
+        values.set(variable.name, variable.value)
+        const sealed = keyRing.seal(variable.value, variableAad(workspaceId, variable.name))
+        return { ...base, value: null, sealed_value: sealed.data, key_id: sealed.keyId }
+      }
+      const previous = stored.get(variable.name)
+      if (previous?.kind !== 'SECRET') {
+        problems.push({ path: `variables[${position}].value`, message: 'is required for a new SECRET variable (stored secrets are never exported, so re-applying an export keeps them)' })
+        return { ...base, value: null, sealed_value: null, key_id: null }
+      }
+      values.set(variable.name, keyRing.openText({ keyId: previous.key_id!, data: previous.sealed_value! }, variableAad(workspaceId, variable.name)))
+      return { ...base, value: null, sealed_value: previous.sealed_value, key_id: previous.key_id }
+    })
+    if (problems.length > 0) throw new ConfigInvalidError(problems)
+
+    const version = Number(workspace.config_version) + 1
+    compileConfig(doc, version, values, options.defaults) // throws with paths; nothing written yet
+
+    await trx.deleteFrom('servers').where('workspace_id', '=', workspaceId).execute() // tools cascade
+    await trx.deleteFrom('providers').where('workspace_id', '=', workspaceId).execute()
+    await trx.deleteFrom('variables').where('workspace_id', '=', workspaceId).execute()
+    if (variableRows.length > 0) await trx.insertInto('variables').values(variableRows).execute()
+
+    const providerIds = new Map<string, string>()
+    for (const [position, p] of (doc.providers ?? []).entries()) {
+      const row = await trx.insertInto('providers').values({
+        workspace_id: workspaceId,
+        name: p.name,
+        description: p.description ?? null,
+        base_url: p.baseUrl,
+        headers: JSON.stringify(p.headers ?? {}),
+        timeout_ms: p.timeoutMs ?? null,
+        max_response_bytes: p.maxResponseBytes ?? null,
+        position
+      }).returning('id').executeTakeFirstOrThrow()
+      providerIds.set(p.name, row.id)
+    }
+
+    let toolPosition = 0
+    for (const [position, s] of (doc.servers ?? []).entries()) {
+      const server = await trx.insertInto('servers').values({
+        workspace_id: workspaceId,
+        name: s.name,
+        kind: s.kind ?? 'api',
+        title: s.title ?? null,
+        description: s.description ?? null,
+        instructions: s.instructions ?? null,
+        config_version: version,
+        position
+      }).returning('id').executeTakeFirstOrThrow()
+      const tools = s.tools ?? []
+      if (tools.length === 0) continue
+      await trx.insertInto('tools').values(tools.map(t => ({
+        workspace_id: workspaceId,
+        server_id: server.id,
+        provider_id: providerIds.get(t.provider)!,
+        name: t.name,
+        title: t.title ?? null,
+        description: t.description ?? null,
+        method: t.method,
+        path: t.path,
+        input_schema: JSON.stringify(t.input ?? { type: 'object', properties: {} }),
+        output_schema: t.output ? JSON.stringify(t.output) : null,
+        parameters: JSON.stringify(t.parameters ?? {}),
+        headers: JSON.stringify(t.headers ?? {}),
+        timeout_ms: t.timeoutMs ?? null,
+        max_response_bytes: t.maxResponseBytes ?? null,
+        scopes: t.scopes ?? [],
+        annotations: t.annotations ? JSON.stringify(t.annotations) : null,
+        position: toolPosition++
+      }))).execute()
+    }
+
+    await trx.updateTable('workspaces').set({ config_version: version }).where('id', '=', workspaceId).execute()
+    await recordAudit(trx, { workspaceId, actor: options.actor, action: 'config.apply', target: `version ${version}` })
+    // Delivered at commit, to every replica listening (tools/registry.ts).
+    await sql`select pg_notify(${CONFIG_CHANNEL}, ${JSON.stringify({ workspaceId, version })})`.execute(trx)
+    return version
+  })
+}

@@ -1,0 +1,141 @@
+// The database's shape as TypeScript types (Kysely). Keep in step with migrations/.
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type Json<T = unknown> = ColumnType<T, string, string>
+/** bigint columns come back from pg as strings. */
+type BigIntColumn = ColumnType<string, number | string | bigint | undefined, number | string | bigint>
+
+export interface WorkspacesTable {
+  id: Generated<string>
+  name: string
+  config_version: BigIntColumn
+  created_at: Timestamp
+}
+
+export interface AccountsTable {
+  id: Generated<string>
+  email: string
+  name: string | null
+  picture: string | null
+  created_at: Timestamp
+}
+
+export interface MembershipsTable {
+  workspace_id: string
+  account_id: string
+  role: 'owner' | 'admin' | 'member'
+}
+
+export interface AdminTokensTable {
+  id: Generated<string>
+  workspace_id: string
+  token_hash: string
+  created_at: Timestamp
+}
+
+export interface VariablesTable {
+  id: Generated<string>
+  workspace_id: string
+  name: string
+  kind: 'ENV' | 'SECRET'
+  description: string | null
+  value: string | null
+  sealed_value: Buffer | null
+  key_id: string | null
+  position: number
+  updated_at: Timestamp
+}
+
+export interface ProvidersTable {
+  id: Generated<string>
+  workspace_id: string
+  name: string
+  description: string | null
+  base_url: string
+  headers: Json<Record<string, string>>
+  timeout_ms: number | null
+  max_response_bytes: number | null
+  position: number
+}
+
+export interface ServersTable {
+  id: Generated<string>
+  workspace_id: string
+  name: string
+  kind: 'api' | 'remote-mcp' | 'stdio'
+  title: string | null
+  description: string | null
+  instructions: string | null
+  status: Generated<string>
+  last_connected_at: Date | null
+  config_version: BigIntColumn
+  position: number
+}
+
+export interface ToolsTable {
+  id: Generated<string>
+  workspace_id: string
+  server_id: string
+  provider_id: string
+  name: string
+  title: string | null
+  description: string | null
+  method: string
+  path: string
+  input_schema: Json<Record<string, unknown>>
+  output_schema: Json<Record<string, unknown> | null> | null
+  parameters: Json<Record<string, unknown>>
+  headers: Json<Record<string, string>>
+  timeout_ms: number | null
+  max_response_bytes: number | null
+  scopes: string[]
+  annotations: Json<Record<string, unknown> | null> | null
+  position: number
+}
+
+export interface EndUsersTable {
+  id: Generated<string>
+  workspace_id: string
+  external_id: string
+  created_at: Timestamp
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>
+  workspace_id: string
+  end_user_id: string
+  name: string
+  prefix: string
+  key_hash: string
+  servers: string[] | null
+  expires_at: Date | null
+  revoked_at: Date | null
+  created_at: Timestamp
+}
+
+export interface AuditLogTable {
+  id: Generated<string>
+  workspace_id: string
+  actor: string
+  action: string
+  target: string | null
+  created_at: Timestamp
+}
+
+export interface Database {
+  workspaces: WorkspacesTable
+  accounts: AccountsTable
+  memberships: MembershipsTable
+  admin_tokens: AdminTokensTable
+  variables: VariablesTable
+  providers: ProvidersTable
+  servers: ServersTable
+  tools: ToolsTable
+  end_users: EndUsersTable
+  api_keys: ApiKeysTable
+  audit_log: AuditLogTable
+}
+
+export type ApiKeyRow = Selectable<ApiKeysTable>
+export type NewAuditEntry = Insertable<AuditLogTable>

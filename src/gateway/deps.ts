@@ -1,0 +1,25 @@
+// What the Fastify app needs, passed in (tests build it with real parts on other ports).
+import type { Logger } from 'pino'
+import type { ApiKeyVerifier } from '../auth/api-keys.ts'
+import type { AdminTokenCheck } from '../auth/admin-token.ts'
+import type { Settings } from '../config/settings.ts'
+import type { KeyRing } from '../crypto/keyring.ts'
+import type { Db } from '../db/index.ts'
+import type { SessionSigner } from '../mcp/session.ts'
+import type { CompileDefaults } from '../tools/compile.ts'
+import type { UpstreamPools } from '../tools/pools.ts'
+import type { ToolRegistry } from '../tools/registry.ts'
+
+export interface GatewayDeps {
+  settings: Settings
+  db: Db
+  workspaceId: string
+  keyRing: KeyRing
+  registry: ToolRegistry
+  pools: UpstreamPools
+  apiKeys: ApiKeyVerifier
+  adminTokens: AdminTokenCheck
+  sessions: SessionSigner
+  compileDefaults: CompileDefaults
+  logger: Logger
+}

@@ -1,0 +1,23 @@
+// Per-IP rate limits with separate budgets per route group. Counters are keyed by an HMAC of the
+// address (the key derives from the key ring), so the counter store never holds a raw IP and
+// nothing links it to an account (DESIGN promise 4).
+import rateLimit from '@fastify/rate-limit'
+import { createHmac } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { RateBudget } from '../../config/settings.ts'
+import { ToolgateError } from '../../errors.ts'
+
+export function addressHasher (key: Buffer): (ip: string) => string {
+  return ip => createHmac('sha256', key).update(ip).digest('base64url')
+}
+
+export async function registerRateLimit (app: FastifyInstance, budget: RateBudget, group: string, hashAddress: (ip: string) => string): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    max: budget.max,
+    timeWindow: budget.timeWindowMs,
+    keyGenerator: (request: FastifyRequest) => `${group}:${hashAddress(request.ip)}`,
+    errorResponseBuilder: (_request, context) =>
+      new ToolgateError('TG_ERR_RATE_LIMITED', 429, `Rate limit exceeded: ${context.max} requests per ${Math.round(budget.timeWindowMs / 1000)} s; retry in ${context.after}`)
+  })
+}

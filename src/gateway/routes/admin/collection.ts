@@ -1,0 +1,80 @@
+// REST over a named list inside the config document (servers, providers, variables, a server's
+// tools): list / get / create / replace / delete, each applied as a whole-document edit.
+import type { FastifyInstance } from 'fastify'
+import type { ConfigDocument } from '../../../config/document.ts'
+import { editDocument } from '../../../config/edit.ts'
+import { readDocument } from '../../../config/store.ts'
+import { conflict, notFound } from '../../../errors.ts'
+import type { GatewayDeps } from '../../deps.ts'
+
+export interface Named { name: string }
+
+export interface CollectionSpec<T extends Named> {
+  /** Route prefix, with parent params, e.g. `/servers/:server/tools`. */
+  path: string
+  /** Singular, for messages: "server", "tool". */
+  noun: string
+  /** JSON Schema of one item (request bodies). */
+  schema: object
+  /** The list inside the document; `create` makes a missing parent list exist (or throws 404). */
+  items: (doc: ConfigDocument, params: Record<string, string>, create: boolean) => T[]
+  /** What GET returns for an item (e.g. with secret values left out). */
+  view?: (item: T) => unknown
+}
+
+export function registerCollection<T extends Named> (app: FastifyInstance, deps: GatewayDeps, spec: CollectionSpec<T>): void {
+  const view = spec.view ?? ((item: T) => item)
+  const edit = async <R>(change: (doc: ConfigDocument) => R) => {
+    const outcome = await editDocument(deps.db, deps.keyRing, deps.workspaceId, { actor: 'admin', defaults: deps.compileDefaults }, change)
+    await deps.registry.refresh()
+    return outcome
+  }
+  const find = (list: T[], name: string): number => {
+    const index = list.findIndex(item => item.name === name)
+    if (index < 0) throw notFound(`${spec.noun} "${name}"`)
+    return index
+  }
+  const current = async () => (await readDocument(deps.db, deps.workspaceId)).document
+  type Params = Record<string, string>
+
+  app.get(spec.path, async request => {
+    return spec.items(await current(), request.params as Params, false).map(view)
+  })
+
+  app.get(`${spec.path}/:name`, async request => {
+    const params = request.params as Params
+    const list = spec.items(await current(), params, false)
+    return view(list[find(list, params.name!)]!)
+  })
+
+  app.post(spec.path, { schema: { body: spec.schema } }, async (request, reply) => {
+    const item = request.body as T
+    const { version } = await edit(doc => {
+      const list = spec.items(doc, request.params as Params, true)
+      if (list.some(existing => existing.name === item.name)) throw conflict(`${spec.noun} "${item.name}"`)
+      list.push(item)
+    })
+    return await reply.status(201).header('location', `/api/v1${spec.path}/${item.name}`).send({ configVersion: version, [spec.noun]: view(item) })
+  })
+
+  app.put(`${spec.path}/:name`, { schema: { body: spec.schema } }, async request => {
+    const params = request.params as Params
+    const item = request.body as T
+    const { version } = await edit(doc => {
+      const list = spec.items(doc, params, false)
+      const index = find(list, params.name!)
+      if (item.name !== params.name && list.some(existing => existing.name === item.name)) throw conflict(`${spec.noun} "${item.name}"`)
+      list[index] = item
+    })
+    return { configVersion: version, [spec.noun]: view(item) }
+  })
+
+  app.delete(`${spec.path}/:name`, async (request, reply) => {
+    const params = request.params as Params
+    await edit(doc => {
+      const list = spec.items(doc, params, false)
+      list.splice(find(list, params.name!), 1)
+    })
+    return await reply.status(204).send()
+  })
+}

@@ -1,0 +1,47 @@
+// /api/v1: the admin API. Every route needs the admin token.
+import type { FastifyInstance } from 'fastify'
+import { parse as parseYaml } from 'yaml'
+import { providerSchema, serverSchema, toolSchema, variableSchema, type ProviderDoc, type ServerDoc, type ToolDoc, type VariableDoc } from '../../../config/document.ts'
+import { badRequest, notFound } from '../../../errors.ts'
+import type { GatewayDeps } from '../../deps.ts'
+import { requireAdmin } from '../../plugins/admin-auth.ts'
+import { apiKeyRoutes } from './api-keys.ts'
+import { registerCollection } from './collection.ts'
+import { configRoutes } from './config.ts'
+
+export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  requireAdmin(app, deps.adminTokens)
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseYaml(body as string))
+    } catch (err) {
+      done(badRequest(`Invalid YAML: ${(err as Error).message}`), undefined)
+    }
+  })
+
+  configRoutes(app, deps)
+  apiKeyRoutes(app, deps)
+
+  registerCollection<ProviderDoc>(app, deps, {
+    path: '/providers', noun: 'provider', schema: providerSchema,
+    items: doc => (doc.providers ??= [])
+  })
+  registerCollection<VariableDoc>(app, deps, {
+    path: '/variables', noun: 'variable', schema: variableSchema,
+    items: doc => (doc.variables ??= []),
+    // Secret values are write-only.
+    view: variable => variable.kind === 'SECRET' ? { ...variable, value: undefined } : variable
+  })
+  registerCollection<ServerDoc>(app, deps, {
+    path: '/servers', noun: 'server', schema: serverSchema,
+    items: doc => (doc.servers ??= [])
+  })
+  registerCollection<ToolDoc>(app, deps, {
+    path: '/servers/:server/tools', noun: 'tool', schema: toolSchema,
+    items: (doc, params) => {
+      const server = (doc.servers ?? []).find(s => s.name === params.server)
+      if (!server) throw notFound(`server "${params.server}"`)
+      return (server.tools ??= [])
+    }
+  })
+}

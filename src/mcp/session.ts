@@ -1,0 +1,50 @@
+// MCP-Session-Id values that any replica can check without shared memory: a random id, the
+// principal and server it is bound to and the negotiated version, signed with an HMAC key every
+// replica derives from the key ring.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { isSupported, type ProtocolVersion } from './versions.ts'
+
+export interface SessionClaims {
+  /** Random session id. */
+  id: string
+  /** API key (principal) the session belongs to. */
+  principal: string
+  server: string
+  version: ProtocolVersion
+  issuedAt: number
+}
+
+export class SessionSigner {
+  private readonly key: Buffer
+
+  constructor (key: Buffer) {
+    this.key = key
+  }
+
+  private mac (payload: string): Buffer {
+    return createHmac('sha256', this.key).update(payload).digest()
+  }
+
+  issue (principal: string, server: string, version: ProtocolVersion, now = Date.now()): string {
+    const claims: SessionClaims = { id: randomBytes(16).toString('base64url'), principal, server, version, issuedAt: now }
+    const payload = Buffer.from(JSON.stringify([claims.id, claims.principal, claims.server, claims.version, claims.issuedAt])).toString('base64url')
+    return `${payload}.${this.mac(payload).toString('base64url')}`
+  }
+
+  /** The claims of a well-formed, correctly signed id; undefined otherwise. */
+  verify (sessionId: string): SessionClaims | undefined {
+    const dot = sessionId.indexOf('.')
+    if (dot < 1 || sessionId.length > 512) return undefined
+    const payload = sessionId.slice(0, dot)
+    const given = Buffer.from(sessionId.slice(dot + 1), 'base64url')
+    const expected = this.mac(payload)
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
+    try {
+      const [id, principal, server, version, issuedAt] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[]
+      if (typeof id !== 'string' || typeof principal !== 'string' || typeof server !== 'string' || !isSupported(version) || typeof issuedAt !== 'number') return undefined
+      return { id, principal, server, version, issuedAt }
+    } catch {
+      return undefined
+    }
+  }
+}

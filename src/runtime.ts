@@ -1,0 +1,109 @@
+// Boot order: settings → key ring → database (embedded or DATABASE_URL) → migrations → workspace
+// → admin token → compiled config → HTTP. `close()` undoes it in reverse.
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { ApiKeyVerifier } from './auth/api-keys.ts'
+import { AdminTokens, ensureAdminToken } from './auth/admin-token.ts'
+import type { Settings } from './config/settings.ts'
+import { CONFIG_CHANNEL, loadCompiledConfig } from './config/store.ts'
+import { loadKeyRing } from './crypto/key-file.ts'
+import type { KeyRing } from './crypto/keyring.ts'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts'
+import { connectDb, type DbHandle } from './db/index.ts'
+import { listen, type Listener } from './db/listen.ts'
+import { migrateToLatest } from './db/migrate.ts'
+import { ensureWorkspace } from './db/workspaces.ts'
+import { buildApp } from './gateway/app.ts'
+import { SessionSigner } from './mcp/session.ts'
+import type { CompileDefaults } from './tools/compile.ts'
+import { UpstreamPools } from './tools/pools.ts'
+import { ToolRegistry } from './tools/registry.ts'
+
+export interface Database {
+  handle: DbHandle
+  embedded?: EmbeddedDatabase
+}
+
+/** DATABASE_URL when set, otherwise the embedded cluster in the data dir. */
+export async function openDatabase (settings: Settings, logger: Logger): Promise<Database> {
+  if (settings.databaseUrl) return { handle: connectDb(settings.databaseUrl) }
+  const embedded = await startEmbeddedPostgres({ dataDir: settings.dataDir, onLog: line => logger.debug({ component: 'postgres' }, line) })
+  return { handle: connectDb(embedded.connectionString), embedded }
+}
+
+export async function closeDatabase (database: Database): Promise<void> {
+  await database.handle.db.destroy().catch(() => {})
+  await database.embedded?.stop()
+}
+
+export interface Gateway {
+  app: FastifyInstance
+  url: string
+  workspaceId: string
+  keyRing: KeyRing
+  database: Database
+  registry: ToolRegistry
+  /** Set only on the start that generated it: print it once, it is not stored. */
+  generatedAdminToken?: string
+  generatedKeyFile?: string
+  close (): Promise<void>
+}
+
+export interface StartOptions {
+  logger: Logger
+  /** Use this database instead of opening one (tests share one cluster). */
+  database?: Database
+}
+
+export async function startGateway (settings: Settings, options: StartOptions): Promise<Gateway> {
+  const { logger } = options
+  const { keyRing, generatedFile } = await loadKeyRing(settings.encryptionKeys, settings.dataDir)
+  const database = options.database ?? await openDatabase(settings, logger)
+  const cleanups: Array<() => Promise<void>> = options.database ? [] : [() => closeDatabase(database)]
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(err => logger.error({ err }, 'shutdown step failed'))
+  }
+  try {
+    const { db, connectionString } = database.handle
+    const applied = await migrateToLatest(db)
+    if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
+    const workspaceId = await ensureWorkspace(db)
+    const generatedAdminToken = await ensureAdminToken(db, workspaceId, settings.adminToken)
+    const adminTokens = new AdminTokens(db, workspaceId, settings.adminToken)
+    await adminTokens.load()
+
+    const compileDefaults: CompileDefaults = { timeoutMs: settings.upstreamTimeoutMs, maxResponseBytes: settings.maxResponseBytes }
+    const pools = new UpstreamPools()
+    cleanups.push(() => pools.close())
+    const load = () => loadCompiledConfig(db, keyRing, workspaceId, compileDefaults)
+    const registry = new ToolRegistry(await load(), load, pools)
+    const refresh = () => { registry.refresh().catch(err => logger.error({ err: { message: (err as Error).message } }, 'config reload failed')) }
+    const listener: Listener = await listen({
+      connectionString,
+      channel: CONFIG_CHANNEL,
+      onMessage: refresh,
+      onReconnect: refresh,
+      onError: err => logger.warn({ err: { message: err.message } }, 'config listener connection lost; reconnecting')
+    })
+    cleanups.push(() => listener.close())
+
+    const app = await buildApp({
+      settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
+      apiKeys: new ApiKeyVerifier(db),
+      adminTokens,
+      sessions: new SessionSigner(keyRing.deriveKey('mcp-session'))
+    })
+    cleanups.push(() => app.close())
+    await app.listen({ host: settings.host, port: settings.port })
+    const address = app.server.address()
+    const port = typeof address === 'object' && address ? address.port : settings.port
+    const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host
+    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, close }
+    if (generatedAdminToken) gateway.generatedAdminToken = generatedAdminToken
+    if (generatedFile) gateway.generatedKeyFile = generatedFile
+    return gateway
+  } catch (err) {
+    await close()
+    throw err
+  }
+}

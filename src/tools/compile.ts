@@ -1,0 +1,149 @@
+// Config document (+ variable values) → CompiledConfig. Runs when a config version is applied (as
+// the last validation step) and when a process loads a new version; never per call.
+import type { ConfigDocument, ToolDoc, ProviderDoc, ParameterLocation } from '../config/document.ts'
+import { createAjv, describeAjvErrors } from '../config/ajv.ts'
+import { resolveTemplate } from '../config/templates.ts'
+import { baseUrlProblem, pathParameters } from '../config/validate.ts'
+import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
+import type { ArgumentBinding, CompiledConfig, CompiledServer, CompiledTool, ToolDescriptor } from './compiled.ts'
+
+export interface CompileDefaults {
+  timeoutMs: number
+  maxResponseBytes: number
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+function defaultLocation (method: string): ParameterLocation {
+  return method === 'POST' || method === 'PUT' || method === 'PATCH' ? 'body' : 'query'
+}
+
+function lowerCaseHeaders (headers: Record<string, string> | undefined, values: ReadonlyMap<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = resolveTemplate(value, values)
+  return out
+}
+
+function splitPath (path: string, values: ReadonlyMap<string, string>): { literals: string[], params: string[] } {
+  const params = pathParameters(path)
+  const literals: string[] = []
+  let rest = path
+  for (const name of params) {
+    const marker = `{${name}}`
+    let at = rest.indexOf(marker)
+    while (at > 0 && rest[at - 1] === '$') at = rest.indexOf(marker, at + 1)
+    literals.push(rest.slice(0, at))
+    rest = rest.slice(at + marker.length)
+  }
+  literals.push(rest)
+  return { literals: literals.map(l => resolveTemplate(l, values)), params }
+}
+
+function descriptorOf (tool: ToolDoc, inputSchema: Record<string, unknown>): { descriptor: ToolDescriptor, legacy: ToolDescriptor } {
+  const legacy: ToolDescriptor = { name: tool.name, inputSchema }
+  if (tool.description !== undefined) legacy.description = tool.description
+  if (tool.annotations !== undefined) legacy.annotations = tool.annotations
+  const descriptor: ToolDescriptor = { ...legacy }
+  if (tool.title !== undefined) descriptor.title = tool.title
+  if (tool.output !== undefined) descriptor.outputSchema = tool.output
+  return { descriptor, legacy }
+}
+
+function compileTool (
+  tool: ToolDoc, at: string, serverName: string, provider: ProviderDoc, providerAt: string,
+  values: ReadonlyMap<string, string>, ajv: ReturnType<typeof createAjv>, defaults: CompileDefaults, problems: ConfigProblem[]
+): CompiledTool | undefined {
+  const baseUrl = resolveTemplate(provider.baseUrl, values)
+  const urlProblem = baseUrlProblem(baseUrl)
+  if (urlProblem) {
+    problems.push({ path: `${providerAt}.baseUrl`, message: `resolves to an unusable URL: ${urlProblem}` })
+    return undefined
+  }
+  const base = new URL(baseUrl)
+  const basePath = base.pathname.replace(/\/+$/, '')
+
+  const inputSchema = tool.input ?? { type: 'object', properties: {} }
+  let validateArguments
+  try {
+    validateArguments = ajv.compile(inputSchema)
+  } catch (err) {
+    problems.push({ path: `${at}.input`, message: `not a valid JSON Schema: ${(err as Error).message}` })
+    return undefined
+  }
+  if (tool.output) {
+    try {
+      ajv.compile(tool.output)
+    } catch (err) {
+      problems.push({ path: `${at}.output`, message: `not a valid JSON Schema: ${(err as Error).message}` })
+    }
+  }
+
+  const { literals, params } = splitPath(tool.path, values)
+  literals[0] = basePath + literals[0]
+  const query: ArgumentBinding[] = []
+  const headers: ArgumentBinding[] = []
+  const body: ArgumentBinding[] = []
+  const properties = Object.keys((inputSchema.properties ?? {}) as Record<string, unknown>)
+  for (const argument of properties) {
+    if (params.includes(argument)) continue
+    const override = tool.parameters?.[argument]
+    const location = override?.in ?? defaultLocation(tool.method)
+    const binding = { argument, name: override?.name ?? argument }
+    if (location === 'header') headers.push({ argument, name: binding.name.toLowerCase() })
+    else if (location === 'body') {
+      if (!BODY_METHODS.has(tool.method)) problems.push({ path: `${at}.parameters.${argument}.in`, message: `${tool.method} requests carry no body` })
+      body.push(binding)
+    } else query.push(binding)
+  }
+
+  const { descriptor, legacy } = descriptorOf(tool, inputSchema)
+  return {
+    name: tool.name,
+    serverName,
+    descriptor,
+    legacyDescriptor: legacy,
+    validateArguments,
+    method: tool.method,
+    origin: base.origin,
+    pathLiterals: literals,
+    pathArguments: params,
+    query,
+    headers,
+    body,
+    staticHeaders: { ...lowerCaseHeaders(provider.headers, values), ...lowerCaseHeaders(tool.headers, values) },
+    timeoutMs: tool.timeoutMs ?? provider.timeoutMs ?? defaults.timeoutMs,
+    maxResponseBytes: tool.maxResponseBytes ?? provider.maxResponseBytes ?? defaults.maxResponseBytes,
+    hasOutputSchema: tool.output !== undefined
+  }
+}
+
+/** Compiles a validated document. Throws ConfigInvalidError (with paths) for what only compiling finds. */
+export function compileConfig (doc: ConfigDocument, version: number, values: ReadonlyMap<string, string>, defaults: CompileDefaults): CompiledConfig {
+  const problems: ConfigProblem[] = []
+  const ajv = createAjv()
+  const providers = new Map((doc.providers ?? []).map((p, i) => [p.name, { provider: p, at: `providers[${i}]` }]))
+  const servers = new Map<string, CompiledServer>()
+  const origins = new Set<string>()
+
+  ;(doc.servers ?? []).forEach((server, s) => {
+    const compiled: CompiledServer = { name: server.name, tools: new Map(), toolList: [] }
+    if (server.title !== undefined) compiled.title = server.title
+    if (server.description !== undefined) compiled.description = server.description
+    if (server.instructions !== undefined) compiled.instructions = server.instructions
+    ;(server.tools ?? []).forEach((tool, t) => {
+      const entry = providers.get(tool.provider)
+      if (!entry) return // reported by validateDocument
+      const one = compileTool(tool, `servers[${s}].tools[${t}]`, server.name, entry.provider, entry.at, values, ajv, defaults, problems)
+      if (!one) return
+      compiled.tools.set(one.name, one)
+      compiled.toolList.push(one)
+      origins.add(one.origin)
+    })
+    servers.set(server.name, compiled)
+  })
+
+  if (problems.length > 0) throw new ConfigInvalidError(problems)
+  return { version, servers, origins }
+}
+
+export { describeAjvErrors }

@@ -1,0 +1,57 @@
+// The compiled form of a config version: everything a tool call needs, built once and looked up.
+import type { ValidateFunction } from 'ajv'
+
+export interface ToolDescriptor {
+  name: string
+  title?: string
+  description?: string
+  inputSchema: Record<string, unknown>
+  outputSchema?: Record<string, unknown>
+  annotations?: Record<string, unknown>
+}
+
+export interface ArgumentBinding {
+  /** Argument (input property) name. */
+  argument: string
+  /** Name upstream: query key, header name or body property. */
+  name: string
+}
+
+export interface CompiledTool {
+  name: string
+  serverName: string
+  /** tools/list entry for 2025-06-18 and later. */
+  descriptor: ToolDescriptor
+  /** tools/list entry for 2025-03-26 (no title, no outputSchema). */
+  legacyDescriptor: ToolDescriptor
+  validateArguments: ValidateFunction
+  method: string
+  origin: string
+  /** Literal path pieces around the path parameters: literals[0] param[0] literals[1] … */
+  pathLiterals: string[]
+  pathArguments: string[]
+  query: ArgumentBinding[]
+  headers: ArgumentBinding[]
+  body: ArgumentBinding[]
+  /** Provider defaults merged with tool headers, variables resolved. Lower-case names. */
+  staticHeaders: Record<string, string>
+  timeoutMs: number
+  maxResponseBytes: number
+  hasOutputSchema: boolean
+}
+
+export interface CompiledServer {
+  name: string
+  title?: string
+  description?: string
+  instructions?: string
+  tools: Map<string, CompiledTool>
+  /** In config order. */
+  toolList: CompiledTool[]
+}
+
+export interface CompiledConfig {
+  version: number
+  servers: Map<string, CompiledServer>
+  origins: Set<string>
+}

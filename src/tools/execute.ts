@@ -1,0 +1,167 @@
+// One tool call: validated arguments → upstream HTTP request → MCP tool result. Everything here
+// was compiled beforehand; per call it only concatenates strings and streams bytes.
+import { STATUS_CODES } from 'node:http'
+import { describeAjvErrors } from '../config/ajv.ts'
+import type { CompiledTool } from './compiled.ts'
+import type { UpstreamPools } from './pools.ts'
+import { errorResult, successResult, upstreamErrorResult, type ToolResult } from './result.ts'
+
+export interface CallOutcome {
+  result: ToolResult
+  /** Upstream HTTP status, when a response arrived. */
+  upstreamStatus?: number
+  upstreamBytes: number
+  upstreamMs: number
+  errorKind?: 'invalid_arguments' | 'upstream_status' | 'timeout' | 'too_large' | 'unreachable' | 'cancelled'
+}
+
+export interface CallOptions {
+  /** Aborts the upstream exchange (client cancellation). */
+  signal?: AbortSignal
+}
+
+class ArgumentError extends Error {}
+
+function scalar (value: unknown): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return JSON.stringify(value)
+}
+
+/** One path segment: fully percent-encoded, so no value can add a segment or change the host. */
+function pathSegment (argument: string, value: unknown): string {
+  const text = scalar(value)
+  // "." and ".." would be normalised away by the upstream and climb out of the template.
+  if (text === '' || text === '.' || text === '..') throw new ArgumentError(`${argument}: "${text}" is not allowed as a path segment`)
+  return encodeURIComponent(text)
+}
+
+export function buildPath (tool: CompiledTool, args: Record<string, unknown>): string {
+  let path = tool.pathLiterals[0]!
+  for (let i = 0; i < tool.pathArguments.length; i++) {
+    const argument = tool.pathArguments[i]!
+    path += pathSegment(argument, args[argument]) + tool.pathLiterals[i + 1]!
+  }
+  let separator = path.includes('?') ? '&' : '?'
+  for (const { argument, name } of tool.query) {
+    const value = args[argument]
+    if (value === undefined || value === null) continue
+    const key = encodeURIComponent(name)
+    for (const item of Array.isArray(value) ? value : [value]) {
+      path += separator + key + '=' + encodeURIComponent(scalar(item))
+      separator = '&'
+    }
+  }
+  return path
+}
+
+function buildHeaders (tool: CompiledTool, args: Record<string, unknown>, hasBody: boolean): Record<string, string> {
+  const headers: Record<string, string> = { ...tool.staticHeaders }
+  for (const { argument, name } of tool.headers) {
+    const value = args[argument]
+    if (value === undefined || value === null) continue
+    const text = scalar(value)
+    if (/[\r\n\0]/.test(text)) throw new ArgumentError(`${argument}: header values cannot contain line breaks`)
+    headers[name] = text
+  }
+  if (hasBody && headers['content-type'] === undefined) headers['content-type'] = 'application/json'
+  if (headers['user-agent'] === undefined) headers['user-agent'] = 'toolgate'
+  return headers
+}
+
+function buildBody (tool: CompiledTool, args: Record<string, unknown>): string | undefined {
+  if (tool.body.length === 0) return undefined
+  const body: Record<string, unknown> = {}
+  let any = false
+  for (const { argument, name } of tool.body) {
+    if (args[argument] === undefined) continue
+    body[name] = args[argument]
+    any = true
+  }
+  return any || tool.method !== 'DELETE' ? JSON.stringify(body) : undefined
+}
+
+export function invalidArgumentsMessage (tool: CompiledTool): string {
+  const problems = describeAjvErrors(tool.validateArguments.errors)
+  return `Invalid arguments for tool ${tool.name}: ` + problems.map(p => `${p.path || '(arguments)'}: ${p.message}`).join('; ')
+}
+
+function abortReason (signal: AbortSignal, timeoutSignal: AbortSignal): 'timeout' | 'cancelled' {
+  return timeoutSignal.aborted ? 'timeout' : signal.aborted ? 'cancelled' : 'timeout'
+}
+
+export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: UpstreamPools, options: CallOptions = {}): Promise<CallOutcome> {
+  const started = performance.now()
+  const args = (rawArgs ?? {}) as Record<string, unknown>
+  if (!tool.validateArguments(args)) {
+    return { result: errorResult(invalidArgumentsMessage(tool)), upstreamBytes: 0, upstreamMs: 0, errorKind: 'invalid_arguments' }
+  }
+
+  let path: string, headers: Record<string, string>, body: string | undefined
+  try {
+    path = buildPath(tool, args)
+    body = buildBody(tool, args)
+    headers = buildHeaders(tool, args, body !== undefined)
+  } catch (err) {
+    if (!(err instanceof ArgumentError)) throw err
+    return { result: errorResult(`Invalid arguments for tool ${tool.name}: ${err.message}`), upstreamBytes: 0, upstreamMs: 0, errorKind: 'invalid_arguments' }
+  }
+
+  const timeoutSignal = AbortSignal.timeout(tool.timeoutMs)
+  const signal = options.signal ? AbortSignal.any([timeoutSignal, options.signal]) : timeoutSignal
+  let status: number | undefined
+  let received = 0
+  try {
+    const response = await pools.get(tool.origin).request({ method: tool.method as 'GET', path, headers, body, signal })
+    status = response.statusCode
+    const declared = Number(response.headers['content-length'])
+    if (declared > tool.maxResponseBytes) {
+      response.body.destroy()
+      return tooLarge(tool, status, declared, started)
+    }
+    const chunks: Buffer[] = []
+    for await (const chunk of response.body) {
+      received += chunk.length
+      if (received > tool.maxResponseBytes) {
+        response.body.destroy()
+        return tooLarge(tool, status, received, started)
+      }
+      chunks.push(chunk as Buffer)
+    }
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)
+    const upstreamMs = performance.now() - started
+    if (status >= 400) {
+      return { result: upstreamErrorResult(status, STATUS_CODES[status] ?? '', bytes), upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: 'upstream_status' }
+    }
+    const contentType = response.headers['content-type']
+    const result = successResult(Array.isArray(contentType) ? contentType[0] : contentType, bytes, tool.hasOutputSchema, `toolgate://${tool.serverName}/tools/${tool.name}/result`)
+    return { result, upstreamStatus: status, upstreamBytes: received, upstreamMs }
+  } catch (err) {
+    const upstreamMs = performance.now() - started
+    if (signal.aborted) {
+      const kind = abortReason(options.signal ?? timeoutSignal, timeoutSignal)
+      const text = kind === 'timeout'
+        ? `Upstream did not answer within ${tool.timeoutMs} ms (tool ${tool.name})`
+        : `Call to tool ${tool.name} was cancelled`
+      return { result: errorResult(text), upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: kind }
+    }
+    const code = (err as { code?: string }).code
+    return {
+      result: errorResult(`Upstream unreachable for tool ${tool.name}${code ? ` (${code})` : ''}`),
+      upstreamStatus: status,
+      upstreamBytes: received,
+      upstreamMs,
+      errorKind: 'unreachable'
+    }
+  }
+}
+
+function tooLarge (tool: CompiledTool, status: number, bytes: number, started: number): CallOutcome {
+  return {
+    result: errorResult(`Upstream response too large for tool ${tool.name}: more than ${tool.maxResponseBytes} bytes (limit maxResponseBytes)`),
+    upstreamStatus: status,
+    upstreamBytes: bytes,
+    upstreamMs: performance.now() - started,
+    errorKind: 'too_large'
+  }
+}
