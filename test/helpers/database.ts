@@ -1,0 +1,45 @@
+// A real Postgres for tests: TEST_DATABASE_URL's server when set, otherwise one embedded cluster
+// per test process (in a temp dir, started once). Every caller gets a fresh database in it.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts'
+
+let cluster: Promise<{ adminUrl: string, stop: () => Promise<void> }> | undefined
+let counter = 0
+
+async function startCluster (): Promise<{ adminUrl: string, stop: () => Promise<void> }> {
+  if (process.env.TEST_DATABASE_URL) return { adminUrl: process.env.TEST_DATABASE_URL, stop: async () => {} }
+  const dir = await mkdtemp(join(tmpdir(), 'toolgate-test-pg-'))
+  const embedded: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir: dir })
+  return {
+    adminUrl: embedded.connectionString,
+    stop: async () => {
+      await embedded.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** A new, empty database; returns its connection string. */
+export async function freshDatabase (): Promise<string> {
+  cluster ??= startCluster()
+  const { adminUrl } = await cluster
+  const name = `tg_${process.pid}_${Date.now().toString(36)}_${counter++}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** Stops the embedded cluster (call from the test file's teardown). */
+export async function stopTestCluster (): Promise<void> {
+  if (!cluster) return
+  const { stop } = await cluster
+  cluster = undefined
+  await stop()
+}
