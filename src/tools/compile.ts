@@ -70,9 +70,10 @@ function compileTool (
     problems.push({ path: `${at}.input`, message: `not a valid JSON Schema: ${(err as Error).message}` })
     return undefined
   }
+  let validateOutput
   if (tool.output) {
     try {
-      ajv.compile(tool.output)
+      validateOutput = ajv.compile(tool.output)
     } catch (err) {
       problems.push({ path: `${at}.output`, message: `not a valid JSON Schema: ${(err as Error).message}` })
     }
@@ -113,7 +114,8 @@ function compileTool (
     staticHeaders: { ...lowerCaseHeaders(provider.headers, values), ...lowerCaseHeaders(tool.headers, values) },
     timeoutMs: tool.timeoutMs ?? provider.timeoutMs ?? defaults.timeoutMs,
     maxResponseBytes: tool.maxResponseBytes ?? provider.maxResponseBytes ?? defaults.maxResponseBytes,
-    hasOutputSchema: tool.output !== undefined
+    hasOutputSchema: tool.output !== undefined,
+    ...(validateOutput ? { validateOutput } : {})
   }
 }
 

@@ -38,6 +38,8 @@ export interface CompiledTool {
   timeoutMs: number
   maxResponseBytes: number
   hasOutputSchema: boolean
+  /** The output schema's validator: MCP requires structuredContent to conform to it. */
+  validateOutput?: ValidateFunction
 }
 
 export interface CompiledServer {

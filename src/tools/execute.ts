@@ -1,6 +1,7 @@
 // One tool call: validated arguments → upstream HTTP request → MCP tool result. Everything here
 // was compiled beforehand; per call it only concatenates strings and streams bytes.
 import { STATUS_CODES } from 'node:http'
+import type { Readable } from 'node:stream'
 import { describeAjvErrors } from '../config/ajv.ts'
 import type { CompiledTool } from './compiled.ts'
 import type { UpstreamPools } from './pools.ts'
@@ -12,7 +13,7 @@ export interface CallOutcome {
   upstreamStatus?: number
   upstreamBytes: number
   upstreamMs: number
-  errorKind?: 'invalid_arguments' | 'upstream_status' | 'timeout' | 'too_large' | 'unreachable' | 'cancelled'
+  errorKind?: 'invalid_arguments' | 'upstream_status' | 'invalid_output' | 'timeout' | 'too_large' | 'unreachable' | 'cancelled'
 }
 
 export interface CallOptions {
@@ -28,12 +29,18 @@ function scalar (value: unknown): string {
   return JSON.stringify(value)
 }
 
+/** Percent-encodes one value. JSON strings may hold lone surrogates, which UTF-8 cannot encode. */
+function encode (argument: string, text: string): string {
+  if (!text.isWellFormed()) throw new ArgumentError(`${argument}: is not well-formed Unicode (lone surrogate)`)
+  return encodeURIComponent(text)
+}
+
 /** One path segment: fully percent-encoded, so no value can add a segment or change the host. */
 function pathSegment (argument: string, value: unknown): string {
   const text = scalar(value)
   // "." and ".." would be normalised away by the upstream and climb out of the template.
   if (text === '' || text === '.' || text === '..') throw new ArgumentError(`${argument}: "${text}" is not allowed as a path segment`)
-  return encodeURIComponent(text)
+  return encode(argument, text)
 }
 
 export function buildPath (tool: CompiledTool, args: Record<string, unknown>): string {
@@ -48,12 +55,14 @@ export function buildPath (tool: CompiledTool, args: Record<string, unknown>): s
     if (value === undefined || value === null) continue
     const key = encodeURIComponent(name)
     for (const item of Array.isArray(value) ? value : [value]) {
-      path += separator + key + '=' + encodeURIComponent(scalar(item))
+      path += separator + key + '=' + encode(argument, scalar(item))
       separator = '&'
     }
   }
   return path
 }
+
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
 function buildHeaders (tool: CompiledTool, args: Record<string, unknown>, hasBody: boolean): Record<string, string> {
   const headers: Record<string, string> = { ...tool.staticHeaders }
@@ -62,6 +71,9 @@ function buildHeaders (tool: CompiledTool, args: Record<string, unknown>, hasBod
     if (value === undefined || value === null) continue
     const text = scalar(value)
     if (/[\r\n\0]/.test(text)) throw new ArgumentError(`${argument}: header values cannot contain line breaks`)
+    // What undici accepts (tab, visible ASCII, Latin-1); checked here so that a bad value is the
+    // caller's argument error, not an "upstream unreachable" from deep inside the request.
+    if (INVALID_HEADER_VALUE.test(text)) throw new ArgumentError(`${argument}: header values may contain only tab, visible ASCII and Latin-1 characters`)
     headers[name] = text
   }
   if (hasBody && headers['content-type'] === undefined) headers['content-type'] = 'application/json'
@@ -114,28 +126,37 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
   try {
     const response = await pools.get(tool.origin).request({ method: tool.method as 'GET', path, headers, body, signal })
     status = response.statusCode
+    // An error status says more than its body's size, so an oversized error body is cut (an
+    // excerpt is all the result shows) rather than turned into a "too large" result.
+    const failed = status >= 400
     const declared = Number(response.headers['content-length'])
-    if (declared > tool.maxResponseBytes) {
-      response.body.destroy()
+    if (declared > tool.maxResponseBytes && !failed) {
+      discard(response.body)
       return tooLarge(tool, status, declared, started)
     }
     const chunks: Buffer[] = []
+    let complete = true
     for await (const chunk of response.body) {
       received += chunk.length
-      if (received > tool.maxResponseBytes) {
-        response.body.destroy()
-        return tooLarge(tool, status, received, started)
-      }
       chunks.push(chunk as Buffer)
+      if (received > tool.maxResponseBytes) {
+        discard(response.body)
+        if (!failed) return tooLarge(tool, status, received, started)
+        complete = false
+        break
+      }
     }
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)
     const upstreamMs = performance.now() - started
-    if (status >= 400) {
-      return { result: upstreamErrorResult(status, STATUS_CODES[status] ?? '', bytes), upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: 'upstream_status' }
+    if (failed) {
+      const result = upstreamErrorResult(status, STATUS_CODES[status] ?? '', bytes, complete)
+      return { result, upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: 'upstream_status' }
     }
     const contentType = response.headers['content-type']
     const result = successResult(Array.isArray(contentType) ? contentType[0] : contentType, bytes, tool.hasOutputSchema, `toolgate://${tool.serverName}/tools/${tool.name}/result`)
-    return { result, upstreamStatus: status, upstreamBytes: received, upstreamMs }
+    const outcome: CallOutcome = { result: conformingOutput(tool, result), upstreamStatus: status, upstreamBytes: received, upstreamMs }
+    if (outcome.result.isError) outcome.errorKind = 'invalid_output'
+    return outcome
   } catch (err) {
     const upstreamMs = performance.now() - started
     if (signal.aborted) {
@@ -154,6 +175,22 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
       errorKind: 'unreachable'
     }
   }
+}
+
+/** A result whose structuredContent breaks the declared output schema is an error naming the paths. */
+function conformingOutput (tool: CompiledTool, result: ToolResult): ToolResult {
+  if (!tool.validateOutput || result.structuredContent === undefined || tool.validateOutput(result.structuredContent)) return result
+  const problems = describeAjvErrors(tool.validateOutput.errors).map(p => `${p.path || '(result)'}: ${p.message}`).join('; ')
+  return errorResult(`Upstream response does not match the output schema of tool ${tool.name}: ${problems}`)
+}
+
+/**
+ * Drops a body we stop reading. undici reports the destroy as an 'error' event (RequestAbortedError);
+ * with no listener that event would crash the process, so it is absorbed here.
+ */
+function discard (body: Readable): void {
+  body.on('error', () => {})
+  body.destroy()
 }
 
 function tooLarge (tool: CompiledTool, status: number, bytes: number, started: number): CallOutcome {

@@ -13,11 +13,15 @@ export function addressHasher (key: Buffer): (ip: string) => string {
 
 export async function registerRateLimit (app: FastifyInstance, budget: RateBudget, group: string, hashAddress: (ip: string) => string): Promise<void> {
   await app.register(rateLimit, {
-    global: true,
+    // Not global: the plugin would then hook each route, and route hooks run after instance hooks,
+    // so authentication would answer (and so never count) requests with a bad key or token.
+    // Instead the limit is the first onRequest hook of the context, before anything else runs.
+    global: false,
     max: budget.max,
     timeWindow: budget.timeWindowMs,
     keyGenerator: (request: FastifyRequest) => `${group}:${hashAddress(request.ip)}`,
     errorResponseBuilder: (_request, context) =>
       new ToolgateError('TG_ERR_RATE_LIMITED', 429, `Rate limit exceeded: ${context.max} requests per ${Math.round(budget.timeWindowMs / 1000)} s; retry in ${context.after}`)
   })
+  app.addHook('onRequest', app.rateLimit())
 }

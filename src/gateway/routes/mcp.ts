@@ -92,7 +92,9 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
   const originAllowed = originChecker(deps.settings.publicUrl, deps.settings.allowedOrigins)
   const resourceMetadata = `Bearer realm="toolgate"`
 
-  // The raw text: JSON-RPC parse errors are ours to report (-32700), not Fastify's.
+  // The raw text: JSON-RPC parse errors are ours to report (-32700), not Fastify's. JSON only:
+  // Fastify's default text/plain parser would let other bodies through; they get 415.
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: deps.settings.maxRequestBytes }, (_request, body, done) => done(null, body))
   app.decorateRequest('mcpPrincipal', null)
 
@@ -102,7 +104,11 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     sendError(request, reply, status, rpcCodeFor(status), body.error.message)
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  // preParsing, not onRequest: @fastify/rate-limit adds its onRequest hook per route, and route
+  // hooks run after instance hooks, so an onRequest check here would answer requests without a
+  // valid key before the rate limit ever counted them (unlimited key guessing, one database
+  // lookup each). preParsing still comes before the body is read.
+  app.addHook('preParsing', async (request, reply) => {
     const server = (request.params as { server?: string }).server
     callLog(request).server = server
     if (!originAllowed(headerValue(request.headers.origin))) throw new ToolgateError('TG_ERR_ORIGIN', 403, 'Origin not allowed')
@@ -154,6 +160,9 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       reply.header('mcp-session-id', deps.sessions.issue(principal.apiKeyId, serverName, version))
       return send(request, reply, 200, resultResponse(single.message.id, result))
     }
+    // A malformed message is reported as such, not as a missing session (a broken initialize would
+    // otherwise be told to call initialize).
+    if (single?.kind === 'invalid') return send(request, reply, 400, errorResponse(single.id, INVALID_REQUEST, `Invalid request: ${single.reason}`))
 
     const sessionId = headerValue(request.headers['mcp-session-id'])
     if (!sessionId) return sendError(request, reply, 400, INVALID_REQUEST, 'Missing Mcp-Session-Id header: call initialize first')
@@ -180,7 +189,6 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
 
     const response = await answer(parsed, ctx(), request)
     if (!response) return reply.status(202).send()
-    const status = 'error' in response && response.error.code === INVALID_REQUEST && single?.kind === 'invalid' ? 400 : 200
-    return send(request, reply, status, response)
+    return send(request, reply, 200, response)
   })
 }
