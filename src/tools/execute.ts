@@ -128,7 +128,9 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
     status = response.statusCode
     // An error status says more than its body's size, so an oversized error body is cut (an
     // excerpt is all the result shows) rather than turned into a "too large" result.
-    const failed = status >= 400
+    // Redirects are not followed (a redirect could carry injected credentials to another host),
+    // so a 3xx is reported like an error status, with its Location in the text.
+    const failed = status >= 300
     const declared = Number(response.headers['content-length'])
     if (declared > tool.maxResponseBytes && !failed) {
       discard(response.body)
@@ -149,7 +151,9 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)
     const upstreamMs = performance.now() - started
     if (failed) {
-      const result = upstreamErrorResult(status, STATUS_CODES[status] ?? '', bytes, complete)
+      const location = status < 400 ? response.headers.location : undefined
+      const statusText = (STATUS_CODES[status] ?? '') + (location ? ` (redirect to ${String(location)} not followed)` : '')
+      const result = upstreamErrorResult(status, statusText, bytes, complete)
       return { result, upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: 'upstream_status' }
     }
     const contentType = response.headers['content-type']

@@ -60,6 +60,7 @@ function documentFor (upstream: MockUpstream, deadPort: number) {
         { name: 'audio', provider: mock, method: 'GET', path: '/audio' },
         { name: 'binary', provider: mock, method: 'GET', path: '/binary' },
         { name: 'text', provider: mock, method: 'GET', path: '/text' },
+        { name: 'redirect', provider: mock, method: 'GET', path: '/redirect' },
         {
           name: 'status', provider: mock, method: 'GET', path: '/status/{code}',
           input: object({ code: { type: 'string' }, pad: { type: 'integer' }, text: { type: 'boolean' } }, ['code'])
@@ -319,4 +320,12 @@ t.test('the default timeout and size cap come from the environment', async t => 
   t.match(firstText(big), /more than 2000 bytes/)
   const small = await defaults.callTool({ name: 'big', arguments: { bytes: 100 } }) as Result
   t.notOk(small.isError)
+})
+
+t.test('an upstream redirect is not followed: an error result naming the status and target', async t => {
+  const before = upstream.requests.length
+  const result = await call('redirect')
+  t.equal(result.isError, true)
+  t.match(firstText(result), /^Upstream responded 302 Found \(redirect to http:\/\/127\.0\.0\.2:1\/elsewhere not followed\)/)
+  t.equal(upstream.requests.length, before + 1, 'exactly one upstream request: the redirect was not followed')
 })
