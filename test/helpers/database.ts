@@ -13,6 +13,12 @@ async function startCluster (): Promise<{ adminUrl: string, stop: () => Promise<
   if (process.env.TEST_DATABASE_URL) return { adminUrl: process.env.TEST_DATABASE_URL, stop: async () => {} }
   const dir = await mkdtemp(join(tmpdir(), 'toolgate-test-pg-'))
   const embedded: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir: dir })
+  // tap ends a timed-out test file with a signal: stop the cluster then, or it outlives the run.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      embedded.stop().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)))
+    })
+  }
   return {
     adminUrl: embedded.connectionString,
     stop: async () => {

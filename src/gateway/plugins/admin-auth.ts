@@ -7,7 +7,7 @@ import { unauthorized } from '../../errors.ts'
 export function requireAdmin (app: FastifyInstance, tokens: AdminTokenCheck): void {
   app.addHook('onRequest', async (request, reply) => {
     const token = bearerToken(request.headers.authorization)
-    if (!token || !tokens.verify(token)) {
+    if (!token || !await tokens.verify(token)) {
       reply.header('www-authenticate', 'Bearer realm="toolgate-admin"')
       throw unauthorized(token ? 'Invalid admin token' : 'Missing admin token (Authorization: Bearer <admin token>)')
     }
