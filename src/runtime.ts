@@ -6,6 +6,7 @@ import { ApiKeyVerifier } from './auth/api-keys.ts'
 import { AdminTokens, ensureAdminToken } from './auth/admin-token.ts'
 import type { Settings } from './config/settings.ts'
 import { CONFIG_CHANNEL, loadCompiledConfig } from './config/store.ts'
+import { checkKeyRing } from './crypto/key-check.ts'
 import { loadKeyRing } from './crypto/key-file.ts'
 import type { KeyRing } from './crypto/keyring.ts'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts'
@@ -67,6 +68,7 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     const { db, connectionString } = database.handle
     const applied = await migrateToLatest(db)
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
+    await checkKeyRing(db, keyRing)
     const workspaceId = await ensureWorkspace(db)
     const generatedAdminToken = await ensureAdminToken(db, workspaceId, settings.adminToken)
     const adminTokens = new AdminTokens(db, workspaceId, settings.adminToken)

@@ -2,7 +2,7 @@
 // identity as associated data (so a ciphertext copied to another row fails to open), and the key
 // id stored beside the ciphertext so keys can rotate: new seals use the first (active) key, old
 // rows still open with any listed key.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 
 export interface Sealed {
   keyId: string
@@ -48,6 +48,17 @@ export class KeyRing {
 
   static generateSpec (id = `k${Date.now().toString(36)}`): string {
     return `${id}:${randomBytes(32).toString('base64')}`
+  }
+
+  get keyIds (): string[] {
+    return [...this.keys.keys()]
+  }
+
+  /** A one-way fingerprint of a key (HMAC of a fixed label): tells keys apart, reveals nothing. */
+  fingerprint (id: string): string {
+    const key = this.keys.get(id)
+    if (!key) throw new KeyRingError(`no key "${id}" in the key ring`)
+    return createHmac('sha256', key).update('toolgate key fingerprint v1').digest('base64url')
   }
 
   hasKey (id: string): boolean {

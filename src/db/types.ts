@@ -123,6 +123,12 @@ export interface AuditLogTable {
   created_at: Timestamp
 }
 
+export interface EncryptionKeysTable {
+  key_id: string
+  fingerprint: string
+  first_seen_at: Timestamp
+}
+
 export interface Database {
   workspaces: WorkspacesTable
   accounts: AccountsTable
@@ -135,6 +141,7 @@ export interface Database {
   end_users: EndUsersTable
   api_keys: ApiKeysTable
   audit_log: AuditLogTable
+  encryption_keys: EncryptionKeysTable
 }
 
 export type ApiKeyRow = Selectable<ApiKeysTable>

@@ -56,3 +56,11 @@ t.test('derived keys are stable per purpose and differ across purposes', async t
   t.equal(KeyRing.parse(spec).deriveKey('x').toString('hex'), KeyRing.parse(spec).deriveKey('x').toString('hex'))
   t.not(KeyRing.parse(spec).deriveKey('x').toString('hex'), KeyRing.parse(spec).deriveKey('y').toString('hex'))
 })
+
+t.test('fingerprints tell keys apart without revealing them', async t => {
+  const spec = KeyRing.generateSpec('k1')
+  const ring = KeyRing.parse(spec)
+  t.equal(ring.fingerprint('k1'), KeyRing.parse(spec).fingerprint('k1'), 'stable for the same key')
+  t.not(ring.fingerprint('k1'), KeyRing.parse(KeyRing.generateSpec('k1')).fingerprint('k1'), 'differs for another key with the same id')
+  t.notOk(ring.fingerprint('k1').includes(spec.split(':')[1]!.slice(0, 8)), 'is not the key')
+})
