@@ -4,7 +4,8 @@ export function pointerToPath (pointer: string, base = ''): string {
   let out = base
   for (const raw of pointer.split('/').slice(1)) {
     const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~')
-    out += /^\d+$/.test(segment) ? `[${segment}]` : joinKey(out, segment)
+    // joinKey returns the whole path, so assign (appending would repeat the prefix).
+    out = /^\d+$/.test(segment) ? `${out}[${segment}]` : joinKey(out, segment)
   }
   return out
 }

@@ -4,13 +4,13 @@
 import { sql, type Transaction } from 'kysely'
 import type { Db } from '../db/index.ts'
 import type { Database } from '../db/types.ts'
-import type { KeyRing } from '../crypto/keyring.ts'
+import { KeyRingError, type KeyRing } from '../crypto/keyring.ts'
 import { ConfigInvalidError, StaleVersionError, type ConfigProblem } from '../errors.ts'
 import { recordAudit } from '../telemetry/audit.ts'
 import { compileConfig, type CompileDefaults } from '../tools/compile.ts'
 import type { CompiledConfig } from '../tools/compiled.ts'
 import type { ConfigDocument, ParameterDoc, ProviderDoc, ServerDoc, ToolDoc, VariableDoc } from './document.ts'
-import { validateDocument } from './validate.ts'
+import { resolvedBaseUrlProblems, validateDocument } from './validate.ts'
 
 export const CONFIG_CHANNEL = 'toolgate_config'
 
@@ -24,6 +24,13 @@ function strip<T extends object> (value: T): T {
     if (value[key] === null || value[key] === undefined) delete value[key]
   }
   return value
+}
+
+/** What a tool without `input` takes: no arguments. Stored as such, exported as no `input`. */
+const DEFAULT_INPUT = { type: 'object', properties: {} }
+
+function isDefaultInput (schema: Record<string, unknown>): boolean {
+  return JSON.stringify(schema) === JSON.stringify(DEFAULT_INPUT)
 }
 
 interface StoredVariable {
@@ -41,8 +48,21 @@ async function readVariables (db: Db | Transaction<Database>, workspaceId: strin
     .where('workspace_id', '=', workspaceId).orderBy('position').execute()
 }
 
+/**
+ * Runs `work` in one read-only repeatable-read transaction, so the several queries that make up a
+ * document all see the same committed apply (separate pool connections could each see another).
+ */
+async function inSnapshot<T> (db: Db | Transaction<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return await work(db as Transaction<Database>)
+  return await db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work)
+}
+
 /** The stored document. SECRET variables come without their value. */
 export async function readDocument (db: Db | Transaction<Database>, workspaceId: string): Promise<{ document: ConfigDocument, version: number }> {
+  return await inSnapshot(db, trx => readDocumentIn(trx, workspaceId))
+}
+
+async function readDocumentIn (db: Transaction<Database>, workspaceId: string): Promise<{ document: ConfigDocument, version: number }> {
   const [workspace, variables, providers, servers, tools] = await Promise.all([
     db.selectFrom('workspaces').select('config_version').where('id', '=', workspaceId).executeTakeFirstOrThrow(),
     readVariables(db, workspaceId),
@@ -80,7 +100,7 @@ export async function readDocument (db: Db | Transaction<Database>, workspaceId:
         provider: t.provider_name,
         method: t.method as ToolDoc['method'],
         path: t.path,
-        input: t.input_schema,
+        input: isDefaultInput(t.input_schema) ? undefined : t.input_schema,
         output: t.output_schema ?? undefined,
         parameters: Object.keys(t.parameters).length > 0 ? t.parameters as Record<string, ParameterDoc> : undefined,
         headers: Object.keys(t.headers).length > 0 ? t.headers : undefined,
@@ -106,9 +126,13 @@ export function variableValues (stored: StoredVariable[], keyRing: KeyRing, work
 
 /** Reads, resolves and compiles the workspace's current config. */
 export async function loadCompiledConfig (db: Db, keyRing: KeyRing, workspaceId: string, defaults: CompileDefaults): Promise<CompiledConfig> {
-  const { document, version } = await readDocument(db, workspaceId)
-  const values = variableValues(await readVariables(db, workspaceId), keyRing, workspaceId)
-  return compileConfig(document, version, values, defaults)
+  // Document and values from the same snapshot: a version compiled with another version's values
+  // would never be corrected (the next refresh sees no newer version).
+  const { document, version, stored } = await inSnapshot(db, async trx => ({
+    ...await readDocumentIn(trx, workspaceId),
+    stored: await readVariables(trx, workspaceId)
+  }))
+  return compileConfig(document, version, variableValues(stored, keyRing, workspaceId), defaults)
 }
 
 export interface ApplyOptions {
@@ -149,9 +173,16 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
         problems.push({ path: `variables[${position}].value`, message: 'is required for a new SECRET variable (stored secrets are never exported, so re-applying an export keeps them)' })
         return { ...base, value: null, sealed_value: null, key_id: null }
       }
-      values.set(variable.name, keyRing.openText({ keyId: previous.key_id!, data: previous.sealed_value! }, variableAad(workspaceId, variable.name)))
+      try {
+        values.set(variable.name, keyRing.openText({ keyId: previous.key_id!, data: previous.sealed_value! }, variableAad(workspaceId, variable.name)))
+      } catch (err) {
+        // A key removed from the ring too early: say which secret and how to recover, not a 500.
+        if (!(err instanceof KeyRingError)) throw err
+        problems.push({ path: `variables[${position}].value`, message: `the stored secret cannot be opened (${err.message}); give a new value or restore the key` })
+      }
       return { ...base, value: null, sealed_value: previous.sealed_value, key_id: previous.key_id }
     })
+    problems.push(...resolvedBaseUrlProblems(doc, values))
     if (problems.length > 0) throw new ConfigInvalidError(problems)
 
     const version = Number(workspace.config_version) + 1
@@ -200,7 +231,7 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
         description: t.description ?? null,
         method: t.method,
         path: t.path,
-        input_schema: JSON.stringify(t.input ?? { type: 'object', properties: {} }),
+        input_schema: JSON.stringify(t.input ?? DEFAULT_INPUT),
         output_schema: t.output ? JSON.stringify(t.output) : null,
         parameters: JSON.stringify(t.parameters ?? {}),
         headers: JSON.stringify(t.headers ?? {}),

@@ -3,7 +3,7 @@
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
 import { createAjv, describeAjvErrors } from './ajv.ts'
 import { documentSchema, type ConfigDocument, type ParameterLocation, type ToolDoc } from './document.ts'
-import { referencedVariables } from './templates.ts'
+import { referencedVariables, resolveTemplate } from './templates.ts'
 
 const validateShape = createAjv().compile(documentSchema)
 
@@ -115,4 +115,20 @@ export function baseUrlProblem (baseUrl: string): string | undefined {
   if (url.search || url.hash) return 'must not have a query or fragment'
   if (url.username || url.password) return 'must not carry credentials; use a header with a SECRET variable'
   return undefined
+}
+
+/**
+ * Base URLs built from variables can only be checked once the values are known (at apply). Checked
+ * per provider, so an unusable one is refused even when no tool uses it yet, and reported once.
+ */
+export function resolvedBaseUrlProblems (doc: ConfigDocument, values: ReadonlyMap<string, string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  ;(doc.providers ?? []).forEach((provider, i) => {
+    const names = referencedVariables(provider.baseUrl)
+    if (names.length === 0) return // checked by validateDocument
+    if (names.some(name => !values.has(name))) return // a missing value is reported on its variable
+    const problem = baseUrlProblem(resolveTemplate(provider.baseUrl, values))
+    if (problem) problems.push({ path: `providers[${i}].baseUrl`, message: `resolves to an unusable URL: ${problem}` })
+  })
+  return problems
 }

@@ -54,7 +54,9 @@ export function registerCollection<T extends Named> (app: FastifyInstance, deps:
       if (list.some(existing => existing.name === item.name)) throw conflict(`${spec.noun} "${item.name}"`)
       list.push(item)
     })
-    return await reply.status(201).header('location', `/api/v1${spec.path}/${item.name}`).send({ configVersion: version, [spec.noun]: view(item) })
+    // From the URL as requested: spec.path still holds the parent's `:server` placeholder.
+    const location = `${request.url.split('?')[0]!.replace(/\/+$/, '')}/${encodeURIComponent(item.name)}`
+    return await reply.status(201).header('location', location).send({ configVersion: version, [spec.noun]: view(item) })
   })
 
   app.put(`${spec.path}/:name`, { schema: { body: spec.schema } }, async request => {
