@@ -7,7 +7,8 @@ import { connectDb, type Db } from '../db/index.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { ensureWorkspace } from '../db/workspaces.ts'
 
-export async function withDatabase<T> (settings: Settings, work: (db: Db, workspaceId: string) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+/** A connection and nothing else: for `migrate`, which must run before any table exists. */
+export async function withConnection<T> (settings: Settings, work: (db: Db) => Promise<T>): Promise<T> {
   let connectionString = settings.databaseUrl ?? await connectToRunningEmbedded(settings.dataDir)
   let stopEmbedded: (() => Promise<void>) | undefined
   if (!connectionString) {
@@ -17,10 +18,17 @@ export async function withDatabase<T> (settings: Settings, work: (db: Db, worksp
   }
   const { db } = connectDb(connectionString, 2)
   try {
-    if (options.migrate !== false) await migrateToLatest(db)
-    return await work(db, await ensureWorkspace(db))
+    return await work(db)
   } finally {
     await db.destroy()
     await stopEmbedded?.()
   }
+}
+
+/** A migrated database and the default workspace, as every command but `migrate` needs. */
+export async function withDatabase<T> (settings: Settings, work: (db: Db, workspaceId: string) => Promise<T>): Promise<T> {
+  return await withConnection(settings, async db => {
+    await migrateToLatest(db)
+    return await work(db, await ensureWorkspace(db))
+  })
 }

@@ -10,8 +10,7 @@ import { loadKeyRing } from '../crypto/key-file.ts'
 import { KeyRing } from '../crypto/keyring.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { ConfigInvalidError } from '../errors.ts'
-import { serve } from '../main.ts'
-import { withDatabase } from './database.ts'
+import { withConnection, withDatabase } from './database.ts'
 
 const HELP = `toolgate — a self-hosted MCP gateway
 
@@ -59,11 +58,14 @@ export async function run (argv: string[]): Promise<number> {
   const settings = loadSettings()
 
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      // Loaded only here: the gateway's modules would add most of every other command's start time.
+      const { serve } = await import('../main.ts')
       await serve()
       return -1 // keep running
+    }
     case 'migrate': {
-      const applied = await withDatabase(settings, db => migrateToLatest(db), { migrate: false })
+      const applied = await withConnection(settings, db => migrateToLatest(db))
       print(applied.length ? `Applied: ${applied.join(', ')}` : 'Database schema is up to date')
       return 0
     }
@@ -76,7 +78,9 @@ export async function run (argv: string[]): Promise<number> {
       } catch (err) {
         throw new UsageError(`${values.file} is not valid ${values.file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
       }
-      const { keyRing } = await loadKeyRing(settings.encryptionKeys, settings.dataDir)
+      // With DATABASE_URL the gateway may run elsewhere with its own key: a key generated here
+      // would seal secrets no gateway can open. Only the embedded default may generate one.
+      const { keyRing } = await loadKeyRing(settings.encryptionKeys, settings.dataDir, { generate: settings.databaseUrl === undefined })
       const version = await withDatabase(settings, (db, workspaceId) => applyDocument(db, keyRing, workspaceId, document, {
         actor: 'cli',
         defaults: { timeoutMs: settings.upstreamTimeoutMs, maxResponseBytes: settings.maxResponseBytes }
@@ -107,11 +111,13 @@ export async function run (argv: string[]): Promise<number> {
   async function apiKeys (action: string | undefined, id: string | undefined, options: typeof values): Promise<number> {
     if (action === 'create') {
       if (!options['end-user']) throw new UsageError('api-keys create needs --end-user <id>')
+      const expiresAt = options['expires-at']
+      if (expiresAt !== undefined && Number.isNaN(Date.parse(expiresAt))) throw new UsageError(`--expires-at: "${expiresAt}" is not a date (use ISO 8601, e.g. 2030-01-31T00:00:00Z)`)
       const { key, apiKey } = await withDatabase(settings, (db, workspaceId) => createApiKey(db, workspaceId, {
         endUser: options['end-user']!,
         ...(options.name ? { name: options.name } : {}),
         servers: options.servers ? options.servers.split(',').map(s => s.trim()).filter(Boolean) : null,
-        expiresAt: options['expires-at'] ?? null
+        expiresAt: expiresAt ?? null
       }))
       print(`API key ${apiKey.id} for end user "${apiKey.endUser}"${apiKey.servers ? ` (servers: ${apiKey.servers.join(', ')})` : ''}`)
       print(`Key (shown once): ${key}`)

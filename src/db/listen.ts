@@ -20,25 +20,46 @@ export async function listen (options: ListenOptions): Promise<Listener> {
   let closed = false
   let retry: NodeJS.Timeout | undefined
 
+  /**
+   * Drops a client for good. A dead client can emit 'error' more than once (the server's FATAL,
+   * then the socket's end): without a listener left, that would crash the process.
+   */
+  const retire = (old: pg.Client | undefined): void => {
+    if (!old) return
+    old.removeAllListeners()
+    old.on('error', () => {})
+    old.end().catch(() => {})
+  }
+
   const connect = async (isReconnect: boolean): Promise<void> => {
     const next = new pg.Client({ connectionString: options.connectionString })
+    // Only the live client may trigger a reconnect; a failed attempt is retried by its caller.
     next.on('notification', message => {
       if (message.channel === options.channel) options.onMessage(message.payload ?? '')
     })
     next.on('error', err => {
+      if (client !== next) return
       options.onError?.(err)
       scheduleReconnect()
     })
-    next.on('end', () => scheduleReconnect())
-    await next.connect()
-    await next.query(`LISTEN ${pg.escapeIdentifier(options.channel)}`)
+    next.on('end', () => {
+      if (client === next) scheduleReconnect()
+    })
+    try {
+      await next.connect()
+      await next.query(`LISTEN ${pg.escapeIdentifier(options.channel)}`)
+    } catch (err) {
+      retire(next)
+      throw err
+    }
+    if (closed) return retire(next)
     client = next
     if (isReconnect) options.onReconnect?.()
   }
 
   const scheduleReconnect = (): void => {
     if (closed || retry) return
-    client?.removeAllListeners()
+    retire(client)
     client = undefined
     retry = setTimeout(() => {
       retry = undefined
@@ -58,6 +79,7 @@ export async function listen (options: ListenOptions): Promise<Listener> {
       const current = client
       client = undefined
       current?.removeAllListeners()
+      current?.on('error', () => {})
       await current?.end().catch(() => {})
     }
   }

@@ -33,8 +33,12 @@ export interface TestGateway {
   stop (): Promise<void>
 }
 
+/**
+ * `env` overrides the settings. Passing DATABASE_URL (and the first gateway's
+ * TOOLGATE_ENCRYPTION_KEYS) starts a second replica on the same database instead of a fresh one.
+ */
 export async function startTestGateway (t: Test, env: Record<string, string> = {}): Promise<TestGateway> {
-  const databaseUrl = await freshDatabase()
+  const databaseUrl = env.DATABASE_URL ?? await freshDatabase()
   const dataDir = await mkdtemp(join(tmpdir(), 'toolgate-test-data-'))
   const settings = loadSettings({
     PORT: '0',
