@@ -1,0 +1,72 @@
+// A benchmark component in its own process: `node --no-node-snapshot bench/child.ts <role> '<json>'`
+// with role upstream | proxy | gateway. Started by bench/run.ts over IPC (fork), never by hand:
+// it reports { type: 'ready', info } once listening, answers { type: 'cpu' } with its CPU time,
+// and on { type: 'stop' } closes and exits normally (so --cpu-prof can write its profile).
+import { startBareProxy, startBenchGateway, startUpstream, type Started } from './components.ts'
+
+export type ChildRole = 'upstream' | 'proxy' | 'gateway'
+
+export type ChildRequest = { type: 'cpu', id: number } | { type: 'stop', id: number }
+export type ChildMessage =
+  | { type: 'ready', info: { url: string, apiKey?: string, sessionId?: string } }
+  | { type: 'failed', message: string }
+  | { type: 'cpu', id: number, user: number, system: number, rss: number, now: number }
+  | { type: 'stopped', id: number }
+
+function reply (message: ChildMessage): void {
+  process.send!(message)
+}
+
+async function start (role: ChildRole, options: Record<string, string>): Promise<Started & { apiKey?: string, sessionId?: string }> {
+  switch (role) {
+    case 'upstream': return await startUpstream()
+    case 'proxy': return await startBareProxy(options.upstreamUrl!)
+    case 'gateway': return await startBenchGateway({
+      databaseUrl: options.databaseUrl!,
+      upstreamUrl: options.upstreamUrl!,
+      logLevel: options.logLevel ?? 'warn'
+    })
+  }
+}
+
+if (!process.send) {
+  console.error('bench/child.ts is started by bench/run.ts (it needs an IPC channel)')
+  process.exit(2)
+}
+
+const role = process.argv[2] as ChildRole
+const options = JSON.parse(process.argv[3] ?? '{}') as Record<string, string>
+let started: Awaited<ReturnType<typeof start>>
+try {
+  started = await start(role, options)
+} catch (err) {
+  reply({ type: 'failed', message: (err as Error).stack ?? String(err) })
+  process.exit(1)
+}
+
+const info: { url: string, apiKey?: string, sessionId?: string } = { url: started.url }
+if (started.apiKey) info.apiKey = started.apiKey
+if (started.sessionId) info.sessionId = started.sessionId
+reply({ type: 'ready', info })
+
+let stopping = false
+const stop = async (id: number) => {
+  if (stopping) return
+  stopping = true
+  await started.close().catch(err => console.error(`bench ${role}: close failed`, err))
+  if (process.connected) reply({ type: 'stopped', id })
+  // A normal exit: --cpu-prof writes the profile now.
+  process.exit(0)
+}
+
+process.on('message', (message: ChildRequest) => {
+  if (message.type === 'cpu') {
+    const usage = process.cpuUsage()
+    // now: CLOCK_MONOTONIC µs, the clock of --cpu-prof sample timestamps (for the profile window).
+    reply({ type: 'cpu', id: message.id, user: usage.user, system: usage.system, rss: process.memoryUsage.rss(), now: Number(process.hrtime.bigint() / 1000n) })
+  } else if (message.type === 'stop') {
+    void stop(message.id)
+  }
+})
+// The parent went away without saying stop: do not linger.
+process.on('disconnect', () => { void stop(-1) })

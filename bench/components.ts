@@ -1,0 +1,206 @@
+// The three things the benchmark talks to, each startable in this process or in a child
+// (bench/child.ts): the mock upstream, a bare one-hop reverse proxy, and a Toolgate gateway set up
+// with a config, an API key and an MCP session. Everything listens on 127.0.0.1 only.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { Pool } from 'undici'
+import { loadSettings } from '../src/config/settings.ts'
+import { KeyRing } from '../src/crypto/keyring.ts'
+import { startGateway } from '../src/runtime.ts'
+import { createLogger } from '../src/telemetry/logger.ts'
+import { startMockUpstream } from '../test/fixtures/mock-upstream.ts'
+
+/** The mock upstream's `/status/200?pad=N` answers 200 with `{"error":"status 200","detail":"x…x"}`, 34 + N bytes. */
+export const BODY_PAD = 466
+export const UPSTREAM_BODY_BYTES = 34 + BODY_PAD
+export const UPSTREAM_PATH = `/status/200?pad=${BODY_PAD}`
+
+export const ADMIN_TOKEN = 'tga_bench-admin-token-0123456789abcdef'
+export const MCP_SERVER = 'bench'
+export const TOOL_NAME = 'get_record'
+export const PROTOCOL_VERSION = '2025-11-25'
+
+export interface Started {
+  url: string
+  close (): Promise<void>
+}
+
+export interface StartedGateway extends Started {
+  apiKey: string
+  sessionId: string
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) the upstream
+
+export async function startUpstream (): Promise<Started> {
+  // record: false — the fixture would otherwise keep every request in memory.
+  const upstream = await startMockUpstream({ record: false })
+  return { url: upstream.url, close: () => upstream.close() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) the bare one-hop reverse proxy: node:http in, undici Pool out, no MCP, no parsing.
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host'])
+
+function forwardable (headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const name in headers) {
+    const value = headers[name]
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value
+  }
+  return out
+}
+
+export async function startBareProxy (upstreamUrl: string): Promise<Started> {
+  // Same pool shape as Toolgate's (src/tools/pools.ts): keep-alive, 128 connections.
+  const pool = new Pool(upstreamUrl, { connections: 128, keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 })
+  const server = createServer((req, res) => {
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+    pool.request({ method: req.method as 'GET', path: req.url!, headers: forwardable(req.headers), body: hasBody ? req : null })
+      .then(upstream => {
+        res.writeHead(upstream.statusCode, forwardable(upstream.headers) as OutgoingHttpHeaders)
+        upstream.body.pipe(res)
+      }, () => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' })
+        res.end('bad gateway')
+      })
+  })
+  // Longer than the gaps between one target's rounds, so warm client connections stay open.
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+      await pool.destroy()
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) Toolgate
+
+/** One server, one tool: GET /status/{code}?pad=N on the mock upstream (path and query mapping, argument validation). */
+export function benchConfig (upstreamUrl: string): unknown {
+  return {
+    providers: [{ name: 'mock', baseUrl: upstreamUrl, headers: { Accept: 'application/json' } }],
+    servers: [{
+      name: MCP_SERVER,
+      tools: [{
+        name: TOOL_NAME,
+        provider: 'mock',
+        method: 'GET',
+        path: '/status/{code}',
+        description: 'Fetch a small JSON record',
+        input: {
+          type: 'object',
+          properties: { code: { type: 'string', pattern: '^[0-9]{3}$' }, pad: { type: 'integer', minimum: 0, maximum: 100000 } },
+          required: ['code'],
+          additionalProperties: false
+        }
+      }]
+    }]
+  }
+}
+
+export const TOOL_ARGUMENTS = { code: '200', pad: BODY_PAD }
+
+export function toolsCallBody (id = 1): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: TOOL_NAME, arguments: TOOL_ARGUMENTS } })
+}
+
+export function mcpHeaders (gateway: { apiKey: string, sessionId: string }): Record<string, string> {
+  return {
+    authorization: `Bearer ${gateway.apiKey}`,
+    'mcp-session-id': gateway.sessionId,
+    'mcp-protocol-version': PROTOCOL_VERSION,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream'
+  }
+}
+
+export interface GatewayOptions {
+  databaseUrl: string
+  upstreamUrl: string
+  /** pino level: 'warn' is quiet (no request lines), 'info' writes one line per request. */
+  logLevel: string
+  /** Where the log lines go; /dev/null by default. */
+  logFile?: string
+}
+
+async function expectOk (response: Response, what: string): Promise<Response> {
+  if (!response.ok) throw new Error(`${what} failed: ${response.status} ${await response.text()}`)
+  return response
+}
+
+export async function startBenchGateway (options: GatewayOptions): Promise<StartedGateway> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'toolgate-bench-data-'))
+  const settings = loadSettings({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: options.databaseUrl,
+    TOOLGATE_DATA_DIR: dataDir,
+    TOOLGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+    TOOLGATE_ENCRYPTION_KEYS: KeyRing.generateSpec('bench'),
+    LOG_LEVEL: options.logLevel,
+    // The limiter stays on (it is on the production path); the budget is just out of reach.
+    TOOLGATE_RATE_LIMIT_MCP: '1000000000/minute'
+  })
+  // A synchronous file destination, like pino's default stdout destination, minus the pipe.
+  const logger = createLogger(settings.logLevel, pino.destination({ dest: options.logFile ?? '/dev/null', sync: true }))
+  const gateway = await startGateway(settings, { logger })
+  try {
+    const admin = (method: string, path: string, body: unknown) => fetch(`${gateway.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body)
+    })
+    await expectOk(await admin('PUT', '/config', benchConfig(options.upstreamUrl)), 'applying the bench config')
+    const created = await expectOk(await admin('POST', '/api-keys', { endUser: 'bench', servers: [MCP_SERVER] }), 'creating an API key')
+    const apiKey = ((await created.json()) as { key: string }).key
+
+    const mcp = (headers: Record<string, string>, body: unknown) => fetch(`${gateway.url}/mcp/${MCP_SERVER}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify(body)
+    })
+    const init = await expectOk(await mcp({}, {
+      jsonrpc: '2.0', id: 0, method: 'initialize',
+      params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench', version: '1.0.0' } }
+    }), 'initialize')
+    const sessionId = init.headers.get('mcp-session-id')
+    if (!sessionId) throw new Error('initialize returned no Mcp-Session-Id')
+    await init.text()
+    const session = { 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION }
+    await (await mcp(session, { jsonrpc: '2.0', method: 'notifications/initialized' })).text()
+
+    // One checked call: the bench must measure successful tool calls, not fast errors.
+    const probe = await expectOk(await mcp(session, JSON.parse(toolsCallBody(0))), 'the probe tools/call')
+    const answer = (await probe.json()) as { result?: { isError?: boolean, content?: Array<{ text?: string }> } }
+    const text = answer.result?.content?.[0]?.text
+    if (answer.result?.isError || text === undefined || Buffer.byteLength(text) !== UPSTREAM_BODY_BYTES) {
+      throw new Error(`the probe tools/call did not return the upstream body: ${JSON.stringify(answer).slice(0, 300)}`)
+    }
+
+    return {
+      url: gateway.url,
+      apiKey,
+      sessionId,
+      close: async () => {
+        await gateway.close()
+        await rm(dataDir, { recursive: true, force: true })
+      }
+    }
+  } catch (err) {
+    await gateway.close()
+    await rm(dataDir, { recursive: true, force: true })
+    throw err
+  }
+}
