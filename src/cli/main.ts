@@ -84,7 +84,7 @@ export async function run (argv: string[]): Promise<number> {
       const version = await withDatabase(settings, (db, workspaceId) => applyDocument(db, keyRing, workspaceId, document, {
         actor: 'cli',
         defaults: { timeoutMs: settings.upstreamTimeoutMs, maxResponseBytes: settings.maxResponseBytes }
-      }))
+      }), { keyRing })
       print(`Applied ${values.file}: config version ${version}`)
       return 0
     }

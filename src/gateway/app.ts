@@ -2,6 +2,7 @@
 // body parsers and error formats stay where they belong.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { GatewayDeps } from './deps.ts'
+import { registerDrain } from './plugins/drain.ts'
 import { registerErrorHandler } from './plugins/error-handler.ts'
 import { addressHasher, registerRateLimit } from './plugins/rate-limit.ts'
 import { registerRequestLog } from './plugins/request-log.ts'
@@ -21,6 +22,7 @@ export async function buildApp (deps: GatewayDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } }
   })
   registerErrorHandler(app)
+  registerDrain(app)
   registerRequestLog(app)
   const hashAddress = addressHasher(deps.keyRing.deriveKey('rate-limit'))
 

@@ -1,7 +1,7 @@
 // MCP-Session-Id values that any replica can check without shared memory: a random id, the
 // principal and server it is bound to and the negotiated version, signed with an HMAC key every
 // replica derives from the key ring.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { isSupported, type ProtocolVersion } from './versions.ts'
 
 export interface SessionClaims {
@@ -15,10 +15,10 @@ export interface SessionClaims {
 }
 
 export class SessionSigner {
-  private readonly key: Buffer
+  private readonly key: KeyObject
 
   constructor (key: Buffer) {
-    this.key = key
+    this.key = createSecretKey(key)
   }
 
   private mac (payload: string): Buffer {

@@ -98,10 +98,6 @@ export function invalidArgumentsMessage (tool: CompiledTool): string {
   return `Invalid arguments for tool ${tool.name}: ` + problems.map(p => `${p.path || '(arguments)'}: ${p.message}`).join('; ')
 }
 
-function abortReason (signal: AbortSignal, timeoutSignal: AbortSignal): 'timeout' | 'cancelled' {
-  return timeoutSignal.aborted ? 'timeout' : signal.aborted ? 'cancelled' : 'timeout'
-}
-
 export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: UpstreamPools, options: CallOptions = {}): Promise<CallOutcome> {
   const started = performance.now()
   const args = (rawArgs ?? {}) as Record<string, unknown>
@@ -119,8 +115,13 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
     return { result: errorResult(`Invalid arguments for tool ${tool.name}: ${err.message}`), upstreamBytes: 0, upstreamMs: 0, errorKind: 'invalid_arguments' }
   }
 
-  const timeoutSignal = AbortSignal.timeout(tool.timeoutMs)
-  const signal = options.signal ? AbortSignal.any([timeoutSignal, options.signal]) : timeoutSignal
+  const controller = new AbortController()
+  const signal = controller.signal
+  let timedOut = false
+  const timer = setTimeout(() => { timedOut = true; controller.abort() }, tool.timeoutMs)
+  const onCancel = () => controller.abort()
+  if (options.signal?.aborted) controller.abort()
+  else options.signal?.addEventListener('abort', onCancel, { once: true })
   let status: number | undefined
   let received = 0
   try {
@@ -137,17 +138,22 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
       return tooLarge(tool, status, declared, started)
     }
     const chunks: Buffer[] = []
-    let complete = true
-    for await (const chunk of response.body) {
-      received += chunk.length
-      chunks.push(chunk as Buffer)
-      if (received > tool.maxResponseBytes) {
-        discard(response.body)
-        if (!failed) return tooLarge(tool, status, received, started)
-        complete = false
-        break
+    const complete = await new Promise<boolean>((resolve, reject) => {
+      const body = response.body
+      const onData = (chunk: Buffer) => {
+        received += chunk.length
+        chunks.push(chunk)
+        if (received > tool.maxResponseBytes) {
+          body.off('data', onData)
+          discard(body)
+          resolve(false)
+        }
       }
-    }
+      body.on('data', onData)
+      body.once('end', () => resolve(true))
+      body.once('error', reject)
+    })
+    if (!complete && !failed) return tooLarge(tool, status, received, started)
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)
     const upstreamMs = performance.now() - started
     if (failed) {
@@ -164,7 +170,7 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
   } catch (err) {
     const upstreamMs = performance.now() - started
     if (signal.aborted) {
-      const kind = abortReason(options.signal ?? timeoutSignal, timeoutSignal)
+      const kind = timedOut ? 'timeout' : 'cancelled'
       const text = kind === 'timeout'
         ? `Upstream did not answer within ${tool.timeoutMs} ms (tool ${tool.name})`
         : `Call to tool ${tool.name} was cancelled`
@@ -178,6 +184,9 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
       upstreamMs,
       errorKind: 'unreachable'
     }
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onCancel)
   }
 }
 

@@ -137,3 +137,19 @@ t.test('a CLI apply reaches a running gateway on the same database', async t => 
   }
   t.same(names, ['get_user'], 'the gateway serves what the CLI applied')
 })
+
+t.test('apply with a different key under a known key id is refused and seals nothing', async t => {
+  const { run, env, dataDir, db } = await cliSetup(t)
+  const file = join(dataDir, 'config.yaml')
+  await writeFile(file, stringifyYaml(document))
+  t.equal((await run('apply', '-f', file)).code, 0)
+  const before = await db.selectFrom('variables').select(['name', 'sealed_value', 'key_id']).orderBy('name').execute()
+
+  // Same key id "cli1", other key material: what a lost key file or a typo in the env produces.
+  const wrongKey = await runCli(['apply', '-f', file], { ...env, TOOLGATE_ENCRYPTION_KEYS: KeyRing.generateSpec('cli1') })
+  t.equal(wrongKey.code, 1, 'refused')
+  t.match(wrongKey.stderr, 'encryption key "cli1" is not the key "cli1" this database was sealed with')
+  t.same(await db.selectFrom('variables').select(['name', 'sealed_value', 'key_id']).orderBy('name').execute(), before, 'stored secrets untouched')
+  const version = await db.selectFrom('workspaces').select('config_version').executeTakeFirstOrThrow()
+  t.equal(Number(version.config_version), 1, 'no new version')
+})

@@ -2,13 +2,14 @@
 // address (the key derives from the key ring), so the counter store never holds a raw IP and
 // nothing links it to an account (DESIGN promise 4).
 import rateLimit from '@fastify/rate-limit'
-import { createHmac } from 'node:crypto'
+import { createHmac, createSecretKey } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { RateBudget } from '../../config/settings.ts'
 import { ToolgateError } from '../../errors.ts'
 
 export function addressHasher (key: Buffer): (ip: string) => string {
-  return ip => createHmac('sha256', key).update(ip).digest('base64url')
+  const secret = createSecretKey(key)
+  return ip => createHmac('sha256', secret).update(ip).digest('base64url')
 }
 
 export async function registerRateLimit (app: FastifyInstance, budget: RateBudget, group: string, hashAddress: (ip: string) => string): Promise<void> {
