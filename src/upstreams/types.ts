@@ -1,0 +1,41 @@
+// The contract between MCP dispatch and a server whose items come from another MCP server
+// (`remote-mcp` over the network, `stdio` as a hosted child process). Dispatch only sees this
+// interface; how the upstream session is kept, pooled and restarted is the upstream's business.
+import type { EventEmitter } from 'node:events'
+
+export type UpstreamStatus = 'deploying' | 'running' | 'crashed' | 'stopped'
+
+/** Which list changed upstream (relayed to clients as notifications/<kind>/list_changed). */
+export type ListKind = 'tools' | 'resources' | 'prompts'
+
+export interface UpstreamCallOptions {
+  /** Client cancellation: aborts the upstream request (the upstream gets notifications/cancelled). */
+  signal?: AbortSignal
+  /** Called for each upstream progress notification, when the client asked for progress. */
+  onProgress?: (progress: { progress: number, total?: number, message?: string }) => void
+}
+
+/**
+ * One upstream MCP server, as seen through the server's include/exclude/rename rules: names here
+ * are the names clients see. Results are plain MCP result objects (JSON-RPC `result` values).
+ * Errors the upstream returns as JSON-RPC errors are thrown as RpcError with the upstream's code.
+ */
+export interface McpUpstream extends EventEmitter<{ listChanged: [ListKind] }> {
+  readonly status: UpstreamStatus
+  /** What the upstream announced in initialize (tools/resources/prompts present or not). */
+  capabilities (): Promise<{ tools: boolean, resources: boolean, prompts: boolean }>
+  listTools (): Promise<Array<Record<string, unknown>>>
+  callTool (name: string, args: Record<string, unknown>, options?: UpstreamCallOptions): Promise<Record<string, unknown>>
+  listResources (): Promise<Array<Record<string, unknown>>>
+  listResourceTemplates (): Promise<Array<Record<string, unknown>>>
+  readResource (uri: string, options?: UpstreamCallOptions): Promise<Record<string, unknown>>
+  listPrompts (): Promise<Array<Record<string, unknown>>>
+  getPrompt (name: string, args: Record<string, string>, options?: UpstreamCallOptions): Promise<Record<string, unknown>>
+  /** Ends the upstream session (and, for stdio, the child process). */
+  close (): Promise<void>
+}
+
+/** Finds the live upstream of a server by name; undefined for `api` servers or unknown names. */
+export interface UpstreamDirectory {
+  get (serverName: string): McpUpstream | undefined
+}
