@@ -44,6 +44,8 @@ export interface CompiledTool {
 
 export interface CompiledServer {
   name: string
+  /** Where its items come from; absent means `api` (tools compiled from the config). */
+  kind?: 'api' | 'remote-mcp' | 'stdio'
   title?: string
   description?: string
   instructions?: string
