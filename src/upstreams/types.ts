@@ -35,7 +35,11 @@ export interface McpUpstream extends EventEmitter<{ listChanged: [ListKind] }> {
   close (): Promise<void>
 }
 
-/** Finds the live upstream of a server by name; undefined for `api` servers or unknown names. */
-export interface UpstreamDirectory {
+/**
+ * Finds the live upstream of a server by name; undefined for `api` servers or unknown names.
+ * Re-emits every upstream's `listChanged` with the server's name, so the transport can relay it
+ * to the clients of that server without following upstreams as they come and go.
+ */
+export interface UpstreamDirectory extends EventEmitter<{ listChanged: [serverName: string, kind: ListKind] }> {
   get (serverName: string): McpUpstream | undefined
 }
