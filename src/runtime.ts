@@ -16,6 +16,7 @@ import { migrateToLatest } from './db/migrate.ts'
 import { ensureWorkspace } from './db/workspaces.ts'
 import { buildApp } from './gateway/app.ts'
 import { SessionSigner } from './mcp/session.ts'
+import { SESSIONS_CHANNEL, SessionTerminations } from './mcp/session-terminations.ts'
 import type { CompileDefaults } from './tools/compile.ts'
 import { UpstreamPools } from './tools/pools.ts'
 import { ToolRegistry } from './tools/registry.ts'
@@ -89,11 +90,27 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     })
     cleanups.push(() => listener.close())
 
+    const sessionTerminations = new SessionTerminations(db)
+    await sessionTerminations.load()
+    const sessionListener: Listener = await listen({
+      connectionString,
+      channel: SESSIONS_CHANNEL,
+      onMessage: payload => sessionTerminations.onNotify(payload),
+      onReconnect: () => { sessionTerminations.load().catch(err => logger.error({ err: { message: (err as Error).message } }, 'session terminations reload failed')) },
+      onError: err => logger.warn({ err: { message: err.message } }, 'session listener connection lost; reconnecting')
+    })
+    cleanups.push(() => sessionListener.close())
+    const purge = setInterval(() => {
+      sessionTerminations.purge().catch(err => logger.warn({ err: { message: (err as Error).message } }, 'session terminations purge failed'))
+    }, 60 * 60 * 1000).unref()
+    cleanups.push(async () => clearInterval(purge))
+
     const app = await buildApp({
       settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
       apiKeys: new ApiKeyVerifier(db),
       adminTokens,
-      sessions: new SessionSigner(keyRing.deriveKey('mcp-session'))
+      sessions: new SessionSigner(keyRing.deriveKey('mcp-session')),
+      sessionTerminations
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })

@@ -21,6 +21,10 @@ export interface Settings {
   upstreamTimeoutMs: number
   maxResponseBytes: number
   maxRequestBytes: number
+  /** Interval of SSE keep-alive comments on long-lived MCP streams (0 turns them off). */
+  sseKeepAliveMs: number
+  /** How long an MCP session id stays valid after initialize. */
+  sessionMaxAgeMs: number
 }
 
 export class SettingsError extends Error {
@@ -82,6 +86,8 @@ export function loadSettings (env: Env = process.env): Settings {
     },
     upstreamTimeoutMs: integer(env, 'TOOLGATE_UPSTREAM_TIMEOUT_MS', 30_000, 1),
     maxResponseBytes: integer(env, 'TOOLGATE_MAX_RESPONSE_BYTES', 10 * 1024 * 1024, 1),
-    maxRequestBytes: integer(env, 'TOOLGATE_MAX_REQUEST_BYTES', 4 * 1024 * 1024, 1024)
+    maxRequestBytes: integer(env, 'TOOLGATE_MAX_REQUEST_BYTES', 4 * 1024 * 1024, 1024),
+    sseKeepAliveMs: integer(env, 'TOOLGATE_SSE_KEEPALIVE_MS', 15_000, 0),
+    sessionMaxAgeMs: integer(env, 'TOOLGATE_SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1000)
   }
 }

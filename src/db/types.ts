@@ -142,6 +142,13 @@ export interface Database {
   api_keys: ApiKeysTable
   audit_log: AuditLogTable
   encryption_keys: EncryptionKeysTable
+  mcp_session_terminations: McpSessionTerminationsTable
+}
+
+export interface McpSessionTerminationsTable {
+  session_id: string
+  expires_at: Date
+  terminated_at: Generated<Date>
 }
 
 export type ApiKeyRow = Selectable<ApiKeysTable>

@@ -6,9 +6,11 @@ import type { Settings } from '../config/settings.ts'
 import type { KeyRing } from '../crypto/keyring.ts'
 import type { Db } from '../db/index.ts'
 import type { SessionSigner } from '../mcp/session.ts'
+import type { SessionTerminations } from '../mcp/session-terminations.ts'
 import type { CompileDefaults } from '../tools/compile.ts'
 import type { UpstreamPools } from '../tools/pools.ts'
 import type { ToolRegistry } from '../tools/registry.ts'
+import type { UpstreamDirectory } from '../upstreams/types.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -20,6 +22,9 @@ export interface GatewayDeps {
   apiKeys: ApiKeyVerifier
   adminTokens: AdminTokenCheck
   sessions: SessionSigner
+  sessionTerminations: SessionTerminations
+  /** Live sessions with upstream MCP servers (remote-mcp, stdio). */
+  upstreams?: UpstreamDirectory
   compileDefaults: CompileDefaults
   logger: Logger
 }

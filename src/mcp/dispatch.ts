@@ -1,57 +1,113 @@
-// MCP methods for an `api` server: initialize, ping, tools/list, tools/call. One call of
-// `dispatch` answers one JSON-RPC request; transports (HTTP JSON or SSE) are the caller's concern.
+// MCP methods, for both eras and every server kind. One call of `dispatch` answers one JSON-RPC
+// request; transports (HTTP JSON or SSE, sessions, streams) are the caller's concern. `api` servers
+// are answered from the compiled config; `remote-mcp` and `stdio` servers through their upstream.
 import type { Principal } from '../auth/api-keys.ts'
 import type { CompiledServer } from '../tools/compiled.ts'
 import { executeTool, type CallOutcome } from '../tools/execute.ts'
 import type { UpstreamPools } from '../tools/pools.ts'
-import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, type JsonRpcRequest } from './jsonrpc.ts'
-import { hasStructuredOutput, negotiate, type ProtocolVersion } from './versions.ts'
+import type { McpUpstream } from '../upstreams/types.ts'
+import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, SERVER_ERROR, type JsonRpcRequest } from './jsonrpc.ts'
+import { META_SERVER_INFO } from './modern.ts'
+import { hasStructuredOutput, isModernVersion, MODERN_VERSIONS, negotiate, type LegacyVersion, type ProtocolVersion } from './versions.ts'
 
 export const SERVER_VERSION = '0.1.0'
+
+/** How long a modern client may reuse a list result. Config changes are pushed, so short is fine. */
+const LIST_TTL_MS = 0
+
+export interface ProgressReport {
+  progress: number
+  total?: number
+  message?: string
+}
 
 export interface DispatchContext {
   server: CompiledServer
   principal: Principal
   version: ProtocolVersion
   pools: UpstreamPools
+  /** The live upstream of a `remote-mcp` / `stdio` server. */
+  upstream?: McpUpstream | undefined
   signal?: AbortSignal
+  /** Set when the client asked for progress (a progressToken) and can receive notifications. */
+  onProgress?: (report: ProgressReport) => void
   /** Filled in for tools/call, for the request log line (names and numbers, never payloads). */
   call?: { tool: string, outcome?: CallOutcome }
 }
 
 export interface InitializeOutcome {
   result: Record<string, unknown>
-  version: ProtocolVersion
+  version: LegacyVersion
 }
 
-export function initialize (server: CompiledServer, params: Record<string, unknown> | undefined): InitializeOutcome {
+function serverInfo (server: CompiledServer, version: ProtocolVersion): Record<string, unknown> {
+  const info: Record<string, unknown> = { name: `toolgate/${server.name}`, version: SERVER_VERSION }
+  if (server.title !== undefined && hasStructuredOutput(version)) info.title = server.title
+  return info
+}
+
+/** What this server offers. Every list we serve can change, and we say so when it does. */
+export async function capabilities (server: CompiledServer, upstream: McpUpstream | undefined): Promise<Record<string, unknown>> {
+  if (server.kind === undefined || server.kind === 'api') return { tools: { listChanged: true } }
+  if (!upstream) throw new RpcError(SERVER_ERROR, `Upstream of server "${server.name}" is not connected`)
+  const offered = await upstream.capabilities()
+  const result: Record<string, unknown> = {}
+  if (offered.tools) result.tools = { listChanged: true }
+  if (offered.resources) result.resources = { listChanged: true }
+  if (offered.prompts) result.prompts = { listChanged: true }
+  return result
+}
+
+export async function initialize (server: CompiledServer, upstream: McpUpstream | undefined, params: Record<string, unknown> | undefined): Promise<InitializeOutcome> {
   const version = negotiate(params?.protocolVersion)
-  const serverInfo: Record<string, unknown> = { name: `toolgate/${server.name}`, version: SERVER_VERSION }
-  if (server.title !== undefined && hasStructuredOutput(version)) serverInfo.title = server.title
   const result: Record<string, unknown> = {
     protocolVersion: version,
-    capabilities: { tools: { listChanged: false } },
-    serverInfo
+    capabilities: await capabilities(server, upstream),
+    serverInfo: serverInfo(server, version)
   }
   if (server.instructions !== undefined) result.instructions = server.instructions
   return { result, version }
 }
 
-function listTools (ctx: DispatchContext): Record<string, unknown> {
+function requireUpstream (ctx: DispatchContext, method: string): McpUpstream {
+  if (ctx.server.kind === undefined || ctx.server.kind === 'api') throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${method}`)
+  if (!ctx.upstream) throw new RpcError(SERVER_ERROR, `Upstream of server "${ctx.server.name}" is not connected`)
+  return ctx.upstream
+}
+
+function stringParam (params: Record<string, unknown> | undefined, name: string, method: string): string {
+  const value = params?.[name]
+  if (typeof value !== 'string') throw new RpcError(INVALID_PARAMS, `${method} needs params.${name} (a string)`)
+  return value
+}
+
+function objectParam (params: Record<string, unknown> | undefined, name: string, method: string): Record<string, unknown> | undefined {
+  const value = params?.[name]
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new RpcError(INVALID_PARAMS, `${method} params.${name} must be an object`)
+  }
+  return value as Record<string, unknown> | undefined
+}
+
+function callOptions (ctx: DispatchContext): { signal?: AbortSignal, onProgress?: (report: ProgressReport) => void } {
+  return { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) }
+}
+
+async function listTools (ctx: DispatchContext): Promise<Record<string, unknown>> {
+  if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') return { tools: await requireUpstream(ctx, 'tools/list').listTools() }
   const modern = hasStructuredOutput(ctx.version)
   return { tools: ctx.server.toolList.map(tool => modern ? tool.descriptor : tool.legacyDescriptor) }
 }
 
 async function callTool (ctx: DispatchContext, params: Record<string, unknown> | undefined): Promise<unknown> {
-  const name = params?.name
-  if (typeof name !== 'string') throw new RpcError(INVALID_PARAMS, 'tools/call needs params.name (a string)')
+  const name = stringParam(params, 'name', 'tools/call')
+  const args = objectParam(params, 'arguments', 'tools/call')
+  ctx.call = { tool: name }
+  if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') {
+    return await requireUpstream(ctx, 'tools/call').callTool(name, args ?? {}, callOptions(ctx))
+  }
   const tool = ctx.server.tools.get(name)
   if (!tool) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`)
-  const args = params?.arguments
-  if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
-    throw new RpcError(INVALID_PARAMS, 'tools/call params.arguments must be an object')
-  }
-  ctx.call = { tool: name }
   const outcome = await executeTool(tool, args ?? {}, ctx.pools, ctx.signal ? { signal: ctx.signal } : {})
   ctx.call.outcome = outcome
   if (outcome.result.structuredContent && !hasStructuredOutput(ctx.version)) {
@@ -61,16 +117,58 @@ async function callTool (ctx: DispatchContext, params: Record<string, unknown> |
   return outcome.result
 }
 
-/** Answers one request (initialize is handled by the transport, which must issue the session). */
-export async function dispatch (request: JsonRpcRequest, ctx: DispatchContext): Promise<unknown> {
+/** Methods the modern era removed; it answers them as unknown (HTTP 404). */
+const REMOVED_IN_MODERN = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe'])
+/** Results a modern client may cache (they carry ttlMs and cacheScope). */
+const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read', 'server/discover'])
+
+async function answer (request: JsonRpcRequest, ctx: DispatchContext): Promise<Record<string, unknown>> {
+  const params = request.params
   switch (request.method) {
     case 'ping':
       return {}
     case 'tools/list':
-      return listTools(ctx)
+      return await listTools(ctx)
     case 'tools/call':
-      return await callTool(ctx, request.params)
+      return await callTool(ctx, params) as Record<string, unknown>
+    case 'resources/list':
+      return { resources: await requireUpstream(ctx, request.method).listResources() }
+    case 'resources/templates/list':
+      return { resourceTemplates: await requireUpstream(ctx, request.method).listResourceTemplates() }
+    case 'resources/read':
+      return await requireUpstream(ctx, request.method).readResource(stringParam(params, 'uri', request.method), callOptions(ctx))
+    case 'prompts/list':
+      return { prompts: await requireUpstream(ctx, request.method).listPrompts() }
+    case 'prompts/get': {
+      const args = objectParam(params, 'arguments', request.method) ?? {}
+      if (Object.values(args).some(value => typeof value !== 'string')) throw new RpcError(INVALID_PARAMS, 'prompts/get params.arguments values must be strings')
+      return await requireUpstream(ctx, request.method).getPrompt(stringParam(params, 'name', request.method), args as Record<string, string>, callOptions(ctx))
+    }
+    case 'server/discover': {
+      const result: Record<string, unknown> = { supportedVersions: [...MODERN_VERSIONS], capabilities: await capabilities(ctx.server, ctx.upstream) }
+      if (ctx.server.instructions !== undefined) result.instructions = ctx.server.instructions
+      return result
+    }
     default:
       throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${request.method}`)
   }
+}
+
+/** Answers one request (initialize and subscriptions/listen are the transport's: they need its state). */
+export async function dispatch (request: JsonRpcRequest, ctx: DispatchContext): Promise<unknown> {
+  if (!isModernVersion(ctx.version)) {
+    if (request.method === 'server/discover') throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${request.method}`)
+    return await answer(request, ctx)
+  }
+  if (REMOVED_IN_MODERN.has(request.method)) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${request.method} (not part of MCP ${ctx.version})`)
+  const result = { ...await answer(request, ctx) }
+  // Modern results say they are complete, may be cached, and name the server (every response).
+  result.resultType = 'complete'
+  if (CACHEABLE.has(request.method)) {
+    result.ttlMs ??= LIST_TTL_MS
+    result.cacheScope ??= 'private'
+  }
+  const meta = typeof result._meta === 'object' && result._meta !== null ? result._meta as Record<string, unknown> : {}
+  result._meta = { ...meta, [META_SERVER_INFO]: serverInfo(ctx.server, ctx.version) }
+  return result
 }

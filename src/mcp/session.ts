@@ -2,7 +2,7 @@
 // principal and server it is bound to and the negotiated version, signed with an HMAC key every
 // replica derives from the key ring.
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
-import { isSupported, type ProtocolVersion } from './versions.ts'
+import { isLegacyVersion, type LegacyVersion } from './versions.ts'
 
 export interface SessionClaims {
   /** Random session id. */
@@ -10,7 +10,7 @@ export interface SessionClaims {
   /** API key (principal) the session belongs to. */
   principal: string
   server: string
-  version: ProtocolVersion
+  version: LegacyVersion
   issuedAt: number
 }
 
@@ -25,7 +25,7 @@ export class SessionSigner {
     return createHmac('sha256', this.key).update(payload).digest()
   }
 
-  issue (principal: string, server: string, version: ProtocolVersion, now = Date.now()): string {
+  issue (principal: string, server: string, version: LegacyVersion, now = Date.now()): string {
     const claims: SessionClaims = { id: randomBytes(16).toString('base64url'), principal, server, version, issuedAt: now }
     const payload = Buffer.from(JSON.stringify([claims.id, claims.principal, claims.server, claims.version, claims.issuedAt])).toString('base64url')
     return `${payload}.${this.mac(payload).toString('base64url')}`
@@ -41,7 +41,7 @@ export class SessionSigner {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
     try {
       const [id, principal, server, version, issuedAt] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[]
-      if (typeof id !== 'string' || typeof principal !== 'string' || typeof server !== 'string' || !isSupported(version) || typeof issuedAt !== 'number') return undefined
+      if (typeof id !== 'string' || typeof principal !== 'string' || typeof server !== 'string' || !isLegacyVersion(version) || typeof issuedAt !== 'number') return undefined
       return { id, principal, server, version, issuedAt }
     } catch {
       return undefined

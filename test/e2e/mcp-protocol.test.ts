@@ -52,17 +52,17 @@ t.test('the SDK client negotiates the latest version and pings', async t => {
   t.equal(client.getServerVersion()?.name, 'toolgate/proto')
   t.equal(client.getServerVersion()?.title, 'Protocol server')
   t.equal(client.getInstructions(), 'Use get_user to look people up.')
-  t.same(client.getServerCapabilities(), { tools: { listChanged: false } })
+  t.same(client.getServerCapabilities(), { tools: { listChanged: true } })
   t.same(await client.ping(), {})
 })
 
 t.test('initialize answers the client version when supported, else the latest', async t => {
-  for (const [asked, answered] of [['2025-11-25', '2025-11-25'], ['2025-06-18', '2025-06-18'], ['2025-03-26', '2025-03-26'], ['2024-11-05', LATEST], ['1999-01-01', LATEST]]) {
+  for (const [asked, answered] of [['2025-11-25', '2025-11-25'], ['2025-06-18', '2025-06-18'], ['2025-03-26', '2025-03-26'], ['2024-11-05', '2024-11-05'], ['1999-01-01', LATEST], ['2026-07-28', LATEST]]) {
     const reply = await post(initializeMessage(asked!, `init-${asked}`))
     t.equal(reply.status, 200, `initialize ${asked}`)
     t.equal(reply.json.id, `init-${asked}`)
     t.equal(reply.json.result.protocolVersion, answered, `${asked} → ${answered}`)
-    t.same(reply.json.result.capabilities, { tools: { listChanged: false } })
+    t.same(reply.json.result.capabilities, { tools: { listChanged: true } })
     t.ok(reply.headers.get('mcp-session-id'), 'a session id is issued')
   }
   const old = await post(initializeMessage('2025-03-26'))
@@ -157,7 +157,11 @@ t.test('MCP-Protocol-Version must be supported and match the session', async t =
   const s = await session('2025-06-18')
   const unsupported = await post(request('ping'), { ...s, version: '2030-01-01' })
   t.equal(unsupported.status, 400)
-  t.match(unsupported.json.error, { code: ErrorCode.InvalidRequest, message: /Unsupported MCP-Protocol-Version "2030-01-01"/ })
+  t.match(unsupported.json.error, { code: -32022, message: /Unsupported protocol version "2030-01-01"/, data: { requested: '2030-01-01', supported: ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] } })
+  t.equal(unsupported.json.id, 7, 'the error carries the request id')
+  const unknownOld = await post(request('ping'), { ...s, version: '2024-10-07' })
+  t.equal(unknownOld.status, 400)
+  t.match(unknownOld.json.error, { code: ErrorCode.InvalidRequest, message: /Unsupported MCP-Protocol-Version "2024-10-07"/ })
   const mismatch = await post(request('ping'), { ...s, version: LATEST })
   t.equal(mismatch.status, 400)
   t.match(mismatch.json.error.message, /does not match the session's "2025-06-18"/)
@@ -247,20 +251,29 @@ t.test('batches are accepted only in 2025-03-26', async t => {
   }
 })
 
-t.test('GET and DELETE are 405 (no server stream, no session deletion)', async t => {
+t.test('DELETE ends the session everywhere; a later use is 404; GET and DELETE are 405 for 2026-07-28', async t => {
   const s = await session()
+  t.equal((await post(request('tools/list'), s)).status, 200)
+  const deleted = await mcpRaw(gw.url, 'proto', undefined, { method: 'DELETE', key, session: s.session!, version: s.version! })
+  t.equal(deleted.status, 204, 'DELETE ends the session')
+  const after = await post(request('tools/list'), s)
+  t.equal(after.status, 404, 'a terminated session is unknown')
+  t.match(after.json.error, { message: /Unknown session/ })
+  t.equal((await mcpRaw(gw.url, 'proto', undefined, { method: 'DELETE', key, session: s.session! })).status, 404, 'and cannot be ended twice')
+  t.equal((await mcpRaw(gw.url, 'proto', undefined, { method: 'DELETE', key })).status, 400, 'DELETE without a session id is 400')
+
   for (const method of ['GET', 'DELETE']) {
-    const reply = await mcpRaw(gw.url, 'proto', undefined, { method, key, session: s.session!, accept: 'text/event-stream' })
-    t.equal(reply.status, 405, method)
+    const reply = await mcpRaw(gw.url, 'proto', undefined, { method, key, version: '2026-07-28', accept: 'text/event-stream' })
+    t.equal(reply.status, 405, `${method} with MCP-Protocol-Version 2026-07-28`)
     t.equal(reply.headers.get('allow'), 'POST')
-    t.match(reply.json, { jsonrpc: '2.0', id: null, error: { code: -32000, message: /use POST/ } })
   }
   const unauthenticated = await mcpRaw(gw.url, 'proto', undefined, { method: 'GET' })
   t.equal(unauthenticated.status, 401, 'the key is checked first')
 
   const client = await gw.connect('proto', key)
   const transport = client.transport as StreamableHTTPClientTransport
-  await t.resolves(transport.terminateSession(), 'the SDK accepts 405 on session termination')
+  await transport.terminateSession()
+  t.equal(transport.sessionId, undefined, 'the SDK client ends its session')
 })
 
 t.test('wrong content types and oversized bodies are refused with JSON-RPC errors', async t => {

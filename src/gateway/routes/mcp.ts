@@ -1,17 +1,26 @@
-// POST /mcp/:server — Streamable HTTP. This route is thin: it checks origin, key, version and
-// session, parses JSON-RPC, hands requests to mcp/dispatch and writes JSON or SSE as asked.
+// /mcp/:server — Streamable HTTP for every protocol era on one endpoint.
+// - Modern (2026-07-28): stateless POSTs; the body's `_meta` envelope names the version and the
+//   routing headers must agree (mcp/modern.ts). `subscriptions/listen` holds an SSE stream.
+// - Legacy (2024-11-05 … 2025-11-25): `initialize` issues a signed session id; GET opens a
+//   notification stream; DELETE ends the session on every replica.
+// The route parses and checks; mcp/dispatch answers methods.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Principal } from '../../auth/api-keys.ts'
 import { bearerToken } from '../../auth/tokens.ts'
 import { ToolgateError } from '../../errors.ts'
-import { dispatch, initialize, type DispatchContext } from '../../mcp/dispatch.ts'
+import { capabilities, dispatch, initialize, SERVER_VERSION, type DispatchContext } from '../../mcp/dispatch.ts'
+import { InFlightRequests } from '../../mcp/in-flight.ts'
 import {
-  classify, errorResponse, resultResponse, RpcError, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, RATE_LIMITED, SERVER_ERROR,
-  type JsonRpcResponse
+  classify, errorResponse, resultResponse, RpcError, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RATE_LIMITED, SERVER_ERROR,
+  type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse
 } from '../../mcp/jsonrpc.ts'
-import { sseMessage } from '../../mcp/sse.ts'
-import { allowsBatches, isSupported, type ProtocolVersion } from '../../mcp/versions.ts'
+import { classifyMessage, claimsEnvelope, idOf, META_SERVER_INFO, META_SUBSCRIPTION_ID, MISSING_CLIENT_CAPABILITY, type Rejection } from '../../mcp/modern.ts'
+import { NotificationHub } from '../../mcp/notification-hub.ts'
+import type { SessionClaims } from '../../mcp/session.ts'
+import { sseMessage, SseStream } from '../../mcp/sse.ts'
+import { allowsBatches, isLegacyVersion, namesModernEra, type ProtocolVersion } from '../../mcp/versions.ts'
 import type { CompiledServer } from '../../tools/compiled.ts'
+import type { ListKind } from '../../upstreams/types.ts'
 import type { GatewayDeps } from '../deps.ts'
 import { toErrorBody } from '../plugins/error-handler.ts'
 import { callLog } from '../plugins/request-log.ts'
@@ -21,6 +30,9 @@ declare module 'fastify' {
     mcpPrincipal: Principal | null
   }
 }
+
+/** How long a client should wait before reconnecting a dropped GET stream. */
+const RECONNECT_MS = 3000
 
 function rpcCodeFor (status: number): number {
   if (status === 429) return RATE_LIMITED
@@ -38,11 +50,20 @@ export function originChecker (publicUrl: string, extra: string[]): (origin: str
   return origin => origin === undefined || allowed.has(origin)
 }
 
+function acceptsOnlyEventStream (request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? ''
+  return accept.includes('text/event-stream') && !accept.includes('application/json') && !accept.includes('*/*')
+}
+
+function acceptsEventStream (request: FastifyRequest): boolean {
+  const accept = request.headers.accept
+  return accept === undefined || accept.includes('text/event-stream') || accept.includes('*/*')
+}
+
 function send (request: FastifyRequest, reply: FastifyReply, status: number, payload: JsonRpcResponse | JsonRpcResponse[]): FastifyReply {
   const json = JSON.stringify(payload)
-  const accept = request.headers.accept ?? ''
   // JSON unless the client accepts only an event stream (lenient with */* and missing Accept).
-  if (accept.includes('text/event-stream') && !accept.includes('application/json') && !accept.includes('*/*')) {
+  if (acceptsOnlyEventStream(request)) {
     return reply.status(status)
       .header('content-type', 'text/event-stream')
       .header('cache-control', 'no-cache')
@@ -52,45 +73,42 @@ function send (request: FastifyRequest, reply: FastifyReply, status: number, pay
   return reply.status(status).header('content-type', 'application/json').send(json)
 }
 
-function sendError (request: FastifyRequest, reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
-  return send(request, reply, status, errorResponse(null, code, message))
+function sendError (request: FastifyRequest, reply: FastifyReply, status: number, code: number, message: string, id: JsonRpcId | null = null, data?: unknown): FastifyReply {
+  return send(request, reply, status, errorResponse(id, code, message, data))
 }
 
-async function answer (message: unknown, ctx: DispatchContext, request: FastifyRequest): Promise<JsonRpcResponse | undefined> {
-  const incoming = classify(message)
-  if (incoming.kind === 'invalid') return errorResponse(incoming.id, INVALID_REQUEST, `Invalid request: ${incoming.reason}`)
-  if (incoming.kind !== 'request') return undefined // notifications and client responses need no answer
-  const log = callLog(request)
-  log.rpcMethod ??= incoming.message.method
-  try {
-    if (incoming.message.method === 'initialize') throw new RpcError(INVALID_REQUEST, 'initialize must be the only message of its request and come without a session')
-    const result = await dispatch(incoming.message, ctx)
-    return resultResponse(incoming.message.id, result)
-  } catch (err) {
-    if (err instanceof RpcError) {
-      log.rpcError = err.code
-      return errorResponse(incoming.message.id, err.code, err.message, err.data)
-    }
-    request.log.error({ err: { type: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack } }, 'dispatch failed')
-    log.rpcError = INTERNAL_ERROR
-    return errorResponse(incoming.message.id, INTERNAL_ERROR, 'Internal error')
-  } finally {
-    if (ctx.call) {
-      log.tool = ctx.call.tool
-      const outcome = ctx.call.outcome
-      if (outcome) {
-        log.upstreamStatus = outcome.upstreamStatus
-        log.upstreamMs = Math.round(outcome.upstreamMs * 100) / 100
-        log.upstreamBytes = outcome.upstreamBytes
-        log.errorKind = outcome.errorKind
-      }
-    }
-  }
+function sendRejection (request: FastifyRequest, reply: FastifyReply, rejection: Rejection, id: JsonRpcId | null): FastifyReply {
+  callLog(request).rpcError = rejection.code
+  return sendError(request, reply, rejection.status, rejection.code, rejection.message, id, rejection.data)
+}
+
+/** The progress token of a request, when its client asked for progress. */
+function progressToken (message: JsonRpcRequest): string | number | undefined {
+  const meta = message.params?._meta as Record<string, unknown> | undefined
+  const token = meta?.progressToken
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined
 }
 
 export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const originAllowed = originChecker(deps.settings.publicUrl, deps.settings.allowedOrigins)
   const resourceMetadata = `Bearer realm="toolgate"`
+  const inFlight = new InFlightRequests()
+  const hub = new NotificationHub(deps.registry.current)
+  const streams = new Set<{ close: () => void }>()
+
+  // Config changes (from any replica, via the registry) and upstream list changes reach streams.
+  const onConfig = (next: Parameters<NotificationHub['configChanged']>[0]) => hub.configChanged(next)
+  const onUpstream = (serverName: string, kind: ListKind) => hub.publish(serverName, kind)
+  deps.registry.on('changed', onConfig)
+  deps.upstreams?.on('listChanged', onUpstream)
+  // Long-lived streams would hold the server open: end them (gracefully, where the era says how).
+  app.addHook('preClose', async () => {
+    for (const stream of [...streams]) stream.close()
+  })
+  app.addHook('onClose', async () => {
+    deps.registry.off('changed', onConfig)
+    deps.upstreams?.off('listChanged', onUpstream)
+  })
 
   // The raw text: JSON-RPC parse errors are ours to report (-32700), not Fastify's. JSON only:
   // Fastify's default text/plain parser would let other bodies through; they get 415.
@@ -128,23 +146,117 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     request.mcpPrincipal = check.principal
   })
 
-  const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('allow', 'POST')
-    throw new ToolgateError('TG_ERR_METHOD_NOT_ALLOWED', 405, 'This endpoint offers no server-initiated stream and no session deletion; use POST')
+  /** The session a legacy request names, or the reply that refuses it. */
+  function legacySession (request: FastifyRequest, reply: FastifyReply, serverName: string): SessionClaims | FastifyReply {
+    const sessionId = headerValue(request.headers['mcp-session-id'])
+    if (!sessionId) return sendError(request, reply, 400, INVALID_REQUEST, 'Missing Mcp-Session-Id header: call initialize first')
+    const session = deps.sessions.verify(sessionId)
+    if (!session || session.principal !== request.mcpPrincipal!.apiKeyId || session.server !== serverName ||
+      session.issuedAt + deps.settings.sessionMaxAgeMs <= Date.now() || deps.sessionTerminations.isTerminated(session.id)) {
+      return sendError(request, reply, 404, SERVER_ERROR, 'Unknown session: initialize a new one')
+    }
+    const headerVersion = headerValue(request.headers['mcp-protocol-version'])
+    if (headerVersion !== undefined && headerVersion !== session.version) {
+      return sendError(request, reply, 400, INVALID_REQUEST, `MCP-Protocol-Version "${headerVersion}" does not match the session's "${session.version}"`)
+    }
+    return session
   }
-  app.get('/mcp/:server', methodNotAllowed)
-  app.delete('/mcp/:server', methodNotAllowed)
 
+  function context (server: CompiledServer, request: FastifyRequest, version: ProtocolVersion, signal: AbortSignal): DispatchContext {
+    return { server, principal: request.mcpPrincipal!, version, pools: deps.pools, upstream: deps.upstreams?.get(server.name), signal }
+  }
+
+  /** Answers one request message; errors become JSON-RPC errors. Notifications return undefined. */
+  async function answer (request: FastifyRequest, message: JsonRpcRequest, ctx: DispatchContext): Promise<JsonRpcResponse> {
+    const log = callLog(request)
+    log.rpcMethod ??= message.method
+    try {
+      return resultResponse(message.id, await dispatch(message, ctx))
+    } catch (err) {
+      if (err instanceof RpcError) {
+        log.rpcError = err.code
+        return errorResponse(message.id, err.code, err.message, err.data)
+      }
+      request.log.error({ err: { type: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack } }, 'dispatch failed')
+      log.rpcError = INTERNAL_ERROR
+      return errorResponse(message.id, INTERNAL_ERROR, 'Internal error')
+    } finally {
+      if (ctx.call) {
+        log.tool = ctx.call.tool
+        const outcome = ctx.call.outcome
+        if (outcome) {
+          log.upstreamStatus = outcome.upstreamStatus
+          log.upstreamMs = Math.round(outcome.upstreamMs * 100) / 100
+          log.upstreamBytes = outcome.upstreamBytes
+          log.errorKind = outcome.errorKind
+        }
+      }
+    }
+  }
+
+  /**
+   * Answers a request whose client asked for progress and can read a stream: progress
+   * notifications first, then the response, on one SSE response. Otherwise a plain response.
+   */
+  async function answerMaybeStreaming (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest, ctx: DispatchContext, status: (response: JsonRpcResponse) => number, headers: Record<string, string> = {}): Promise<FastifyReply> {
+    const token = progressToken(message)
+    // Only upstream MCP servers report progress; an HTTP API call has nothing to report.
+    if (token === undefined || !acceptsEventStream(request) || ctx.server.kind === undefined || ctx.server.kind === 'api') {
+      const response = await answer(request, message, ctx)
+      for (const [name, value] of Object.entries(headers)) reply.header(name, value)
+      return send(request, reply, status(response), response)
+    }
+    reply.hijack()
+    const stream = new SseStream(reply.raw, String(request.id), { keepAliveMs: deps.settings.sseKeepAliveMs, headers })
+    ctx.onProgress = report => stream.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, ...report } })
+    const response = await answer(request, message, ctx)
+    stream.send(response)
+    stream.end()
+    return reply
+  }
+
+  // ── GET: the legacy era's server-to-client stream ─────────────────────────────────────────
+  app.get('/mcp/:server', async (request, reply) => {
+    const serverName = (request.params as { server: string }).server
+    const headerVersion = headerValue(request.headers['mcp-protocol-version'])
+    if (headerVersion !== undefined && namesModernEra(headerVersion)) {
+      reply.header('allow', 'POST')
+      return sendError(request, reply, 405, SERVER_ERROR, `Method not allowed: MCP ${headerVersion} is served by POST only`)
+    }
+    const server = deps.registry.server(serverName)
+    if (!server) return sendError(request, reply, 404, SERVER_ERROR, `Unknown MCP server "${serverName}"`)
+    if (!acceptsEventStream(request)) return sendError(request, reply, 406, INVALID_REQUEST, 'Not acceptable: the GET stream is text/event-stream')
+    const session = legacySession(request, reply, serverName)
+    if (!('id' in session)) return session
+
+    reply.hijack()
+    const stream = new SseStream(reply.raw, `${session.id}-${request.id}`, { keepAliveMs: deps.settings.sseKeepAliveMs, retryMs: RECONNECT_MS, prime: true })
+    const unsubscribe = hub.open(serverName, kind => stream.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }))
+    const handle = { close: () => stream.end() }
+    streams.add(handle)
+    stream.onClose(() => { unsubscribe(); streams.delete(handle) })
+    return reply
+  })
+
+  // ── DELETE: ends a legacy session on every replica ────────────────────────────────────────
+  app.delete('/mcp/:server', async (request, reply) => {
+    const serverName = (request.params as { server: string }).server
+    const headerVersion = headerValue(request.headers['mcp-protocol-version'])
+    if (headerVersion !== undefined && namesModernEra(headerVersion)) {
+      reply.header('allow', 'POST')
+      return sendError(request, reply, 405, SERVER_ERROR, `Method not allowed: MCP ${headerVersion} has no sessions`)
+    }
+    const session = legacySession(request, reply, serverName)
+    if (!('id' in session)) return session
+    await deps.sessionTerminations.terminate(session.id, session.issuedAt + deps.settings.sessionMaxAgeMs)
+    return reply.status(204).send()
+  })
+
+  // ── POST: every message of every era ──────────────────────────────────────────────────────
   app.post('/mcp/:server', async (request, reply) => {
     const serverName = (request.params as { server: string }).server
     const server: CompiledServer | undefined = deps.registry.server(serverName)
     if (!server) return sendError(request, reply, 404, SERVER_ERROR, `Unknown MCP server "${serverName}"`)
-    const principal = request.mcpPrincipal!
-
-    const headerVersion = headerValue(request.headers['mcp-protocol-version'])
-    if (headerVersion !== undefined && !isSupported(headerVersion)) {
-      return sendError(request, reply, 400, INVALID_REQUEST, `Unsupported MCP-Protocol-Version "${headerVersion}"`)
-    }
 
     let parsed: unknown
     try {
@@ -153,42 +265,151 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       return sendError(request, reply, 400, PARSE_ERROR, `Parse error: ${(err as Error).message}`)
     }
 
+    const abort = new AbortController()
+    reply.raw.once('close', () => { if (!reply.raw.writableFinished) abort.abort() })
+
+    if (Array.isArray(parsed)) {
+      if (parsed.some(claimsEnvelope)) return sendError(request, reply, 400, INVALID_REQUEST, 'JSON-RPC batches are not part of the stateless protocol (2026-07-28)')
+      return await postLegacy(request, reply, server, parsed, abort)
+    }
+    if (parsed === null || typeof parsed !== 'object') return sendError(request, reply, 400, INVALID_REQUEST, 'Invalid request: a JSON-RPC message must be an object')
+
+    const era = classifyMessage(parsed as Record<string, unknown>, {
+      protocolVersion: headerValue(request.headers['mcp-protocol-version']),
+      method: headerValue(request.headers['mcp-method']),
+      name: headerValue(request.headers['mcp-name'])
+    })
+    if (era.era === 'rejected') return sendRejection(request, reply, era.rejection, idOf(parsed))
+    if (era.era === 'legacy') return await postLegacy(request, reply, server, parsed, abort)
+
+    // Modern: one stateless message.
+    const incoming = classify(parsed)
+    if (incoming.kind === 'invalid') return sendError(request, reply, 400, INVALID_REQUEST, `Invalid request: ${incoming.reason}`, incoming.id)
+    if (incoming.kind === 'response') return sendError(request, reply, 400, INVALID_REQUEST, 'Invalid request: the stateless protocol takes no client responses')
+    if (incoming.kind === 'notification') return reply.status(202).send() // cancellation is closing the request's stream
+    const ctx = context(server, request, era.envelope.version, abort.signal)
+    if (incoming.message.method === 'subscriptions/listen') return await listen(request, reply, incoming.message, ctx)
+    return await answerMaybeStreaming(request, reply, incoming.message, ctx, response => {
+      if (!('error' in response)) return 200
+      if (response.error.code === METHOD_NOT_FOUND) return 404
+      if (response.error.code === MISSING_CLIENT_CAPABILITY) return 400
+      return 200
+    })
+  })
+
+  async function postLegacy (request: FastifyRequest, reply: FastifyReply, server: CompiledServer, parsed: unknown, abort: AbortController): Promise<FastifyReply> {
+    const headerVersion = headerValue(request.headers['mcp-protocol-version'])
+    if (headerVersion !== undefined && !isLegacyVersion(headerVersion)) {
+      return sendError(request, reply, 400, INVALID_REQUEST, `Unsupported MCP-Protocol-Version "${headerVersion}"`)
+    }
     const single = Array.isArray(parsed) ? undefined : classify(parsed)
     if (single?.kind === 'request' && single.message.method === 'initialize') {
       callLog(request).rpcMethod = 'initialize'
-      const { result, version } = initialize(server, single.message.params)
-      reply.header('mcp-session-id', deps.sessions.issue(principal.apiKeyId, serverName, version))
+      const { result, version } = await initialize(server, deps.upstreams?.get(server.name), single.message.params)
+      reply.header('mcp-session-id', deps.sessions.issue(request.mcpPrincipal!.apiKeyId, server.name, version))
       return send(request, reply, 200, resultResponse(single.message.id, result))
     }
     // A malformed message is reported as such, not as a missing session (a broken initialize would
     // otherwise be told to call initialize).
     if (single?.kind === 'invalid') return send(request, reply, 400, errorResponse(single.id, INVALID_REQUEST, `Invalid request: ${single.reason}`))
 
-    const sessionId = headerValue(request.headers['mcp-session-id'])
-    if (!sessionId) return sendError(request, reply, 400, INVALID_REQUEST, 'Missing Mcp-Session-Id header: call initialize first')
-    const session = deps.sessions.verify(sessionId)
-    if (!session || session.principal !== principal.apiKeyId || session.server !== serverName) {
-      return sendError(request, reply, 404, SERVER_ERROR, 'Unknown session: initialize a new one')
-    }
-    const version: ProtocolVersion = session.version
-    if (headerVersion !== undefined && headerVersion !== version) {
-      return sendError(request, reply, 400, INVALID_REQUEST, `MCP-Protocol-Version "${headerVersion}" does not match the session's "${version}"`)
+    const session = legacySession(request, reply, server.name)
+    if (!('id' in session)) return session
+    const version = session.version
+
+    if (!Array.isArray(parsed)) {
+      const incoming = single!
+      if (incoming.kind === 'notification') {
+        if (incoming.message.method === 'notifications/cancelled') inFlight.cancel(session.id, incoming.message.params?.requestId, incoming.message.params?.reason)
+        return reply.status(202).send()
+      }
+      if (incoming.kind !== 'request') return reply.status(202).send() // client responses need no answer
+      if (incoming.message.method === 'initialize') {
+        return send(request, reply, 400, errorResponse(incoming.message.id, INVALID_REQUEST, 'initialize must come without a session'))
+      }
+      const done = inFlight.track(session.id, incoming.message.id, abort)
+      try {
+        return await answerMaybeStreaming(request, reply, incoming.message, context(server, request, version, abort.signal), () => 200)
+      } finally {
+        done()
+      }
     }
 
-    const abort = new AbortController()
-    reply.raw.once('close', () => { if (!reply.raw.writableFinished) abort.abort() })
-    const ctx = (): DispatchContext => ({ server, principal, version, pools: deps.pools, signal: abort.signal })
+    if (!allowsBatches(version)) return sendError(request, reply, 400, INVALID_REQUEST, `JSON-RPC batches are not part of MCP ${version}`)
+    if (parsed.length === 0) return sendError(request, reply, 400, INVALID_REQUEST, 'Invalid request: empty batch')
+    const answers = await Promise.all(parsed.map(async (message): Promise<JsonRpcResponse | undefined> => {
+      const incoming = classify(message)
+      if (incoming.kind === 'invalid') return errorResponse(incoming.id, INVALID_REQUEST, `Invalid request: ${incoming.reason}`)
+      if (incoming.kind === 'notification' && incoming.message.method === 'notifications/cancelled') {
+        inFlight.cancel(session.id, incoming.message.params?.requestId, incoming.message.params?.reason)
+      }
+      if (incoming.kind !== 'request') return undefined
+      if (incoming.message.method === 'initialize') {
+        return errorResponse(incoming.message.id, INVALID_REQUEST, 'initialize must be the only message of its request and come without a session')
+      }
+      // Each request of a batch can be cancelled alone; all end when the HTTP request does.
+      const own = new AbortController()
+      const forward = () => own.abort()
+      abort.signal.addEventListener('abort', forward, { once: true })
+      const done = inFlight.track(session.id, incoming.message.id, own)
+      try {
+        return await answer(request, incoming.message, context(server, request, version, own.signal))
+      } finally {
+        done()
+        abort.signal.removeEventListener('abort', forward)
+      }
+    }))
+    const responses = answers.filter(a => a !== undefined)
+    if (responses.length === 0) return reply.status(202).send()
+    return send(request, reply, 200, responses)
+  }
 
-    if (Array.isArray(parsed)) {
-      if (!allowsBatches(version)) return sendError(request, reply, 400, INVALID_REQUEST, `JSON-RPC batches are not part of MCP ${version}`)
-      if (parsed.length === 0) return sendError(request, reply, 400, INVALID_REQUEST, 'Invalid request: empty batch')
-      const answers = (await Promise.all(parsed.map(message => answer(message, ctx(), request)))).filter(a => a !== undefined)
-      if (answers.length === 0) return reply.status(202).send()
-      return send(request, reply, 200, answers)
+  /** subscriptions/listen (modern): an SSE stream of the list changes the client asked for. */
+  async function listen (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest, ctx: DispatchContext): Promise<FastifyReply> {
+    callLog(request).rpcMethod = message.method
+    const filter = message.params?.notifications
+    if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+      return sendError(request, reply, 200, INVALID_PARAMS, 'Invalid params: subscriptions/listen needs params.notifications (a subscription filter)', message.id)
     }
-
-    const response = await answer(parsed, ctx(), request)
-    if (!response) return reply.status(202).send()
-    return send(request, reply, 200, response)
-  })
+    let offered: Record<string, unknown>
+    try {
+      offered = await capabilities(ctx.server, ctx.upstream)
+    } catch (err) {
+      if (!(err instanceof RpcError)) throw err
+      return sendError(request, reply, 200, err.code, err.message, message.id)
+    }
+    const requested = filter as Record<string, unknown>
+    const honored: Record<string, boolean> = {}
+    const kinds = new Set<ListKind>()
+    for (const kind of ['tools', 'resources', 'prompts'] as const) {
+      if (requested[`${kind}ListChanged`] === true && offered[kind] !== undefined) {
+        honored[`${kind}ListChanged`] = true
+        kinds.add(kind)
+      }
+    }
+    const subscription = { [META_SUBSCRIPTION_ID]: message.id }
+    reply.hijack()
+    const stream = new SseStream(reply.raw, String(request.id), { keepAliveMs: deps.settings.sseKeepAliveMs })
+    // The acknowledgement is the first message; every message carries the subscription id.
+    stream.send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honored, _meta: subscription } })
+    const finish = () => {
+      stream.send({
+        jsonrpc: '2.0',
+        id: message.id,
+        result: { resultType: 'complete', _meta: { ...subscription, [META_SERVER_INFO]: { name: `toolgate/${ctx.server.name}`, version: SERVER_VERSION } } }
+      })
+      stream.end()
+    }
+    if (kinds.size === 0) {
+      finish() // nothing could ever be delivered
+      return reply
+    }
+    const unsubscribe = hub.open(ctx.server.name, kind => {
+      if (kinds.has(kind)) stream.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed`, params: { _meta: subscription } })
+    })
+    const handle = { close: finish }
+    streams.add(handle)
+    stream.onClose(() => { unsubscribe(); streams.delete(handle) })
+    return reply
+  }
 }
