@@ -8,7 +8,6 @@ import type { Redactor } from './stdio-redact.ts'
 
 export const DEFAULT_STDERR_LINE_LIMIT = 2048
 export const DEFAULT_STDERR_BYTES_PER_MINUTE = 64 * 1024
-const WINDOW_MS = 60_000
 
 export interface StderrCaptureOptions {
   logger: Logger
@@ -19,6 +18,8 @@ export interface StderrCaptureOptions {
   /** Bytes of log text allowed per one-minute window. */
   bytesPerMinute: number
   now?: () => number
+  /** Length of a rate window; a minute unless a test says otherwise. */
+  windowMs?: number
 }
 
 export interface StderrCapture {
@@ -30,6 +31,7 @@ export interface StderrCapture {
 export function createStderrCapture (options: StderrCaptureOptions): StderrCapture {
   const { logger, serverName, redactor, lineLimit, bytesPerMinute } = options
   const now = options.now ?? Date.now
+  const windowMs = options.windowMs ?? 60_000
   const fields = { server: serverName, stream: 'stderr' }
   const decoder = new StringDecoder('utf8')
   // A line is kept up to the cut plus the longest secret, so a secret that starts before the
@@ -57,7 +59,7 @@ export function createStderrCapture (options: StderrCaptureOptions): StderrCaptu
     let text = redactor.redact(line)
     if (cut || text.length > lineLimit) text = truncate(text, lineLimit) + ' …[truncated]'
     const at = now()
-    if (at - windowStart >= WINDOW_MS) {
+    if (at - windowStart >= windowMs) {
       reportDropped()
       windowStart = at
       windowBytes = 0
@@ -66,7 +68,7 @@ export function createStderrCapture (options: StderrCaptureOptions): StderrCaptu
     if (windowBytes + bytes > bytesPerMinute) {
       dropped++
       // Reported when the window ends even if the child falls silent; unref'd so it never holds the process.
-      reportTimer ??= setTimeout(() => { windowStart = -Infinity; reportDropped() }, Math.max(0, windowStart + WINDOW_MS - at)).unref()
+      reportTimer ??= setTimeout(() => { windowStart = -Infinity; reportDropped() }, Math.max(0, windowStart + windowMs - at)).unref()
       return
     }
     windowBytes += bytes
