@@ -1,0 +1,67 @@
+// Which conformance runs `npm run conformance` makes: the suite version, its arguments, and the
+// expected-failures file each one is judged against.
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+/** The two installed referees (package.json devDependencies). */
+export const CONFORMANCE_CLI = {
+  '0.1.16': `${root}node_modules/@modelcontextprotocol/conformance/dist/index.js`,
+  '0.2.0-alpha.12': `${root}node_modules/conformance-next/dist/index.js`
+} as const
+
+export type ConformanceVersion = keyof typeof CONFORMANCE_CLI
+
+export interface SuiteRun {
+  /** Short name used in output and in the results directory. */
+  id: string
+  version: ConformanceVersion
+  /** Arguments after `server --url <url>`. */
+  args: string[]
+  /** Which Toolgate server the run targets (`/mcp/<server>`). */
+  server: string
+  expectedFailures: string
+}
+
+const expected = (name: string) => `${root}test/conformance/expected-failures/${name}.yaml`
+
+/** The MCP fixture behind a `remote-mcp` server: the full suites. */
+export function remoteMcpRuns (server: string): SuiteRun[] {
+  return [
+    { id: 'remote-mcp/0.1.16-active', version: '0.1.16', args: ['--suite', 'active'], server, expectedFailures: expected('remote-mcp-0.1.16-active') },
+    { id: 'remote-mcp/0.2.0-alpha.12-req-2025-11-25', version: '0.2.0-alpha.12', args: ['--requirements', '2025-11-25'], server, expectedFailures: expected('remote-mcp-0.2-2025-11-25') },
+    { id: 'remote-mcp/0.2.0-alpha.12-req-2026-07-28', version: '0.2.0-alpha.12', args: ['--requirements', '2026-07-28'], server, expectedFailures: expected('remote-mcp-0.2-2026-07-28') }
+  ]
+}
+
+/**
+ * The HTTP API fixture behind an `api` server: only the scenarios an HTTP endpoint can express
+ * (an `api` server has no resources, prompts, logging, sampling or elicitation).
+ */
+export const API_SCENARIOS = ['tools-list', 'tools-call-simple-text', 'tools-call-image', 'tools-call-audio', 'tools-call-error'] as const
+
+export function apiRuns (server: string): SuiteRun[] {
+  const runs: SuiteRun[] = []
+  for (const scenario of API_SCENARIOS) {
+    runs.push({ id: `api/0.1.16/${scenario}`, version: '0.1.16', args: ['--scenario', scenario], server, expectedFailures: expected('api') })
+    for (const spec of ['2025-11-25', '2026-07-28']) {
+      runs.push({ id: `api/0.2.0-alpha.12-${spec}/${scenario}`, version: '0.2.0-alpha.12', args: ['--scenario', scenario, '--spec-version', spec], server, expectedFailures: expected(`api-${spec}`) })
+    }
+  }
+  return runs
+}
+
+/**
+ * Scenarios a `--requirements` run executes but does not score (extensions, pending in the
+ * referee, added after the revision shipped): the CLI reports them and ignores them in its
+ * verdict, and so does the runner's count. Empty for runs without `--requirements`.
+ */
+export async function notScoredScenarios (run: SuiteRun): Promise<Set<string>> {
+  const at = run.args.indexOf('--requirements')
+  if (at === -1) return new Set()
+  const file = `${root}node_modules/conformance-next/requirements/${run.args[at + 1]}.yaml`
+  const requirements = parse(await readFile(file, 'utf8')) as { not_scored?: Array<{ scenario: string, leg: string }> }
+  return new Set((requirements.not_scored ?? []).filter(entry => entry.leg === 'server').map(entry => entry.scenario))
+}
