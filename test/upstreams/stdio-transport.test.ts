@@ -157,7 +157,7 @@ t.test('stdout lines that are not JSON-RPC are reported without their content, a
   t.equal(protocolErrors.length, 2, 'each bad line is reported')
   t.match(protocolErrors[0]!.message, /noisy: wrote a stdout line that is not JSON/)
   t.match(protocolErrors[1]!.message, /not a JSON-RPC message/)
-  const everything = JSON.stringify(errors.map(err => ({ message: err.message, stack: err.stack, ...err }))) + log.raw.join('')
+  const everything = JSON.stringify(errors.map(err => ({ ...err, text: err.message, stack: err.stack }))) + log.raw.join('')
   t.notOk(everything.includes('CANARY-STDOUT'), 'stdout content is in no error and no log line')
   t.notOk(log.raw.join('').includes('still here'), 'protocol payload is never logged')
 })
