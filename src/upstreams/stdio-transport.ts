@@ -13,7 +13,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import type { Logger } from 'pino'
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
+import { ReadBuffer, serializeMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { trackStdioChild, untrackStdioChild } from './stdio-children.ts'
@@ -44,6 +44,8 @@ export interface StdioTransportOptions {
   killGraceMs?: number
   /** PATH given to the child when its env does not declare one. Default: the gateway's own PATH. */
   inheritedPath?: string
+  /** Largest stdout message (one line) accepted. Default 10 MiB, the SDK's. */
+  maxMessageBytes?: number
 }
 
 export type StdioTransport = Transport & { readonly pid: number | undefined }
@@ -67,7 +69,8 @@ class StdioChildTransport implements Transport {
   readonly #spec: StdioSpec
   readonly #options: StdioTransportOptions
   readonly #logger: Logger
-  readonly #readBuffer = new ReadBuffer()
+  readonly #readBuffer: ReadBuffer
+  readonly #maxMessageBytes: number
   #state: ChildState = 'new'
   #child: Child | undefined
   #pid: number | undefined
@@ -80,6 +83,8 @@ class StdioChildTransport implements Transport {
     this.#spec = spec
     this.#options = options
     this.#logger = options.logger
+    this.#maxMessageBytes = options.maxMessageBytes ?? STDIO_DEFAULT_MAX_BUFFER_SIZE
+    this.#readBuffer = new ReadBuffer({ maxBufferSize: this.#maxMessageBytes })
   }
 
   /** The child's process id (and process group id); kept after it ended, for logs and checks. */
@@ -216,9 +221,9 @@ class StdioChildTransport implements Transport {
     try {
       this.#readBuffer.append(chunk)
     } catch {
-      // One message larger than the read buffer (10 MiB): the stream cannot be resynchronised
-      // safely, so the child is ended and the caller restarts it.
-      this.onerror?.(new StdioProtocolError(this.#options.serverName, 'a stdout message exceeded the 10 MiB read buffer; closing'))
+      // One message larger than the read buffer: the stream cannot be resynchronised safely
+      // (the rest of that line is still to come), so the child is ended and the caller restarts it.
+      this.onerror?.(new StdioProtocolError(this.#options.serverName, `a stdout message exceeded ${this.#maxMessageBytes} bytes; closing`))
       this.close().catch(() => {})
       return
     }

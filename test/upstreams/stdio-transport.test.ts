@@ -68,6 +68,25 @@ t.test('the fixture server: tools listed and called', async t => {
   const { tools } = await client.listTools()
   t.same(tools.map(tool => tool.name), ['echo', 'env', 'pids', 'stderr', 'stdout_garbage', 'exit'])
   t.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'héllo ✓' } })), 'héllo ✓')
+  // Several pipe buffers each way: framing across chunks and write backpressure.
+  const big = 'ü0123456789'.repeat(200_000)
+  t.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: big } })), big, 'a 2 MB argument and result go through whole')
+  const parallel = await Promise.all(Array.from({ length: 20 }, (_, i) => client.callTool({ name: 'echo', arguments: { text: `call ${i}` } })))
+  t.same(parallel.map(textOf), Array.from({ length: 20 }, (_, i) => `call ${i}`), 'concurrent calls each get their own answer')
+})
+
+t.test('a server that exits at once: connect fails, the exit and its stderr are reported', async t => {
+  const log = captureLog()
+  const transport = createStdioTransport({ command: NODE, args: ['/nonexistent/server.js'], env: {} }, { logger: log.logger, redact: [], serverName: 'broken' })
+  const errors: Error[] = []
+  transport.onerror = err => { errors.push(err) }
+  const closed = new Promise<void>(resolve => { transport.onclose = resolve })
+  const client = new Client({ name: 'stdio-transport-test', version: '1.0.0' })
+  await t.rejects(client.connect(transport), 'initialize fails')
+  await closed
+  t.match(errors.find(err => err instanceof StdioExitedError), { exitCode: 1 })
+  t.ok(log.stderrLines().some(line => /Cannot find module/.test(line.msg)), 'what it said on stderr is in the log')
+  t.same(liveStdioChildPids(), [])
 })
 
 t.test('the child gets only its declared environment plus PATH', async t => {
@@ -160,6 +179,20 @@ t.test('stdout lines that are not JSON-RPC are reported without their content, a
   const everything = JSON.stringify(errors.map(err => ({ ...err, text: err.message, stack: err.stack }))) + log.raw.join('')
   t.notOk(everything.includes('CANARY-STDOUT'), 'stdout content is in no error and no log line')
   t.notOk(log.raw.join('').includes('still here'), 'protocol payload is never logged')
+})
+
+t.test('a stdout message over the size bound: reported, and the child is ended for a restart', async t => {
+  const log = captureLog()
+  const transport = createStdioTransport(fixture('--grandchild'), { logger: log.logger, redact: [], serverName: 'huge', maxMessageBytes: 64 * 1024 })
+  const errors: Error[] = []
+  transport.onerror = err => { errors.push(err) }
+  const closed = new Promise<void>(resolve => { transport.onclose = resolve })
+  const client = await connect(t, transport)
+  const { grandchildPid } = JSON.parse(textOf(await client.callTool({ name: 'pids', arguments: {} }))) as { grandchildPid: number }
+  await t.rejects(client.callTool({ name: 'echo', arguments: { text: 'y'.repeat(200 * 1024) } }), 'the call whose answer is too big fails')
+  await closed
+  t.match(errors.map(err => err.message), [/huge: a stdout message exceeded 65536 bytes; closing/])
+  t.notOk(isRunning(transport.pid!) || isRunning(grandchildPid), 'the child and its grandchild were ended')
 })
 
 t.test('a command that cannot start: a clear error that names no argument or secret', async t => {
