@@ -20,6 +20,10 @@ import { SESSIONS_CHANNEL, SessionTerminations } from './mcp/session-termination
 import type { CompileDefaults } from './tools/compile.ts'
 import { UpstreamPools } from './tools/pools.ts'
 import { ToolRegistry } from './tools/registry.ts'
+import { SERVER_VERSION } from './mcp/dispatch.ts'
+import { connectUpstream } from './upstreams/connect.ts'
+import { UpstreamManager } from './upstreams/directory.ts'
+import { createStatusRecorder } from './upstreams/status-store.ts'
 
 export interface Database {
   handle: DbHandle
@@ -45,6 +49,8 @@ export interface Gateway {
   keyRing: KeyRing
   database: Database
   registry: ToolRegistry
+  /** Live sessions with the remote-mcp and stdio servers of the current config. */
+  upstreams: UpstreamManager
   /** Set only on the start that generated it: print it once, it is not stored. */
   generatedAdminToken?: string
   generatedKeyFile?: string
@@ -90,6 +96,18 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     })
     cleanups.push(() => listener.close())
 
+    // MCP upstreams follow the config: connected at start, reconciled on every new version,
+    // closed (stdio children ended) after the HTTP server has stopped taking calls.
+    const upstreams = new UpstreamManager({
+      logger,
+      connect: connectUpstream,
+      recordStatus: createStatusRecorder(db, workspaceId, logger),
+      clientInfo: { name: 'toolgate', version: SERVER_VERSION }
+    })
+    upstreams.reconcile(registry.current)
+    registry.on('changed', config => upstreams.reconcile(config))
+    cleanups.push(() => upstreams.close())
+
     const sessionTerminations = new SessionTerminations(db)
     await sessionTerminations.load()
     const sessionListener: Listener = await listen({
@@ -110,14 +128,15 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       apiKeys: new ApiKeyVerifier(db),
       adminTokens,
       sessions: new SessionSigner(keyRing.deriveKey('mcp-session')),
-      sessionTerminations
+      sessionTerminations,
+      upstreams
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : settings.port
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host
-    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, close }
+    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, close }
     if (generatedAdminToken) gateway.generatedAdminToken = generatedAdminToken
     if (generatedFile) gateway.generatedKeyFile = generatedFile
     return gateway

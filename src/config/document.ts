@@ -47,14 +47,47 @@ export interface ToolDoc {
   annotations?: Record<string, unknown>
 }
 
+export const SERVER_KINDS = ['api', 'remote-mcp', 'stdio'] as const
+export type ServerKind = typeof SERVER_KINDS[number]
+export const MCP_TRANSPORTS = ['streamable-http', 'sse', 'auto'] as const
+export type McpTransportChoice = typeof MCP_TRANSPORTS[number]
+
+/**
+ * A server. `api` (the default) has its tools declared here; `remote-mcp` and `stdio` get their
+ * tools, resources and prompts from another MCP server, filtered by include/exclude/rename.
+ */
 export interface ServerDoc {
   name: string
-  kind?: 'api'
+  kind?: ServerKind
   title?: string
   description?: string
   instructions?: string
+  /** api only. */
   tools?: ToolDoc[]
+  /** remote-mcp: the upstream MCP endpoint (may hold `${NAME}`). */
+  url?: string
+  /** remote-mcp: `auto` (default) tries Streamable HTTP, then legacy HTTP+SSE. */
+  transport?: McpTransportChoice
+  /** remote-mcp: sent with every upstream request (values may hold `${NAME}`). */
+  headers?: Record<string, string>
+  /** remote-mcp and stdio: per-request timeout upstream. */
+  timeoutMs?: number
+  /** stdio: the program to run, its arguments (literal), its environment (values may hold `${NAME}`) and working directory. */
+  command?: string
+  args?: string[]
+  env?: Record<string, string>
+  cwd?: string
+  /** remote-mcp and stdio: upstream tool/prompt names (`*` matches any run of characters) to keep / to drop. */
+  include?: string[]
+  exclude?: string[]
+  /** remote-mcp and stdio: upstream tool name → the name clients see. */
+  rename?: Record<string, string>
 }
+
+/** Fields that belong to MCP upstream kinds only (remote-mcp, stdio), and to one kind each. */
+export const REMOTE_MCP_FIELDS = ['url', 'transport', 'headers'] as const
+export const STDIO_FIELDS = ['command', 'args', 'env', 'cwd'] as const
+export const UPSTREAM_COMMON_FIELDS = ['timeoutMs', 'include', 'exclude', 'rename'] as const
 
 export interface ConfigDocument {
   variables?: VariableDoc[]
@@ -144,17 +177,42 @@ export const toolSchema = {
   }
 } as const
 
+/** An include/exclude pattern: a tool or prompt name where `*` stands for any run of characters. */
+const NAME_PATTERN = '^[A-Za-z0-9_.*/-]{1,128}$'
+const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,255}$'
+
+// One shape for every kind; which fields a kind takes is checked in validate.ts, so a misplaced
+// field is reported on its own path ("servers[1].tools: …") rather than as a failed oneOf.
 export const serverSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
   properties: {
     name: { type: 'string', pattern: RESOURCE_NAME },
-    kind: { const: 'api' },
+    kind: { enum: SERVER_KINDS },
     title: { type: 'string', maxLength: 200 },
     description: { type: 'string', maxLength: 10_000 },
     instructions: { type: 'string', maxLength: 20_000 },
-    tools: { type: 'array', items: toolSchema }
+    tools: { type: 'array', items: toolSchema },
+    url: { type: 'string', minLength: 1, maxLength: 2048 },
+    transport: { enum: MCP_TRANSPORTS },
+    headers: headerMap,
+    timeoutMs: limits.timeoutMs,
+    command: { type: 'string', minLength: 1, maxLength: 4096 },
+    args: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 32_768 } },
+    env: {
+      type: 'object',
+      propertyNames: { pattern: ENV_NAME },
+      additionalProperties: { type: 'string', maxLength: 65_536, pattern: '^[^\\u0000]*$' }
+    },
+    cwd: { type: 'string', minLength: 1, maxLength: 4096 },
+    include: { type: 'array', items: { type: 'string', pattern: NAME_PATTERN }, uniqueItems: true },
+    exclude: { type: 'array', items: { type: 'string', pattern: NAME_PATTERN }, uniqueItems: true },
+    rename: {
+      type: 'object',
+      propertyNames: { minLength: 1, maxLength: 128 },
+      additionalProperties: { type: 'string', pattern: TOOL_NAME }
+    }
   }
 } as const
 

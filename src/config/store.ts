@@ -9,7 +9,7 @@ import { ConfigInvalidError, StaleVersionError, type ConfigProblem } from '../er
 import { recordAudit } from '../telemetry/audit.ts'
 import { compileConfig, type CompileDefaults } from '../tools/compile.ts'
 import type { CompiledConfig } from '../tools/compiled.ts'
-import type { ConfigDocument, ParameterDoc, ProviderDoc, ServerDoc, ToolDoc, VariableDoc } from './document.ts'
+import { REMOTE_MCP_FIELDS, STDIO_FIELDS, UPSTREAM_COMMON_FIELDS, type ConfigDocument, type ParameterDoc, type ProviderDoc, type ServerDoc, type ToolDoc, type VariableDoc } from './document.ts'
 import { resolvedBaseUrlProblems, validateDocument } from './validate.ts'
 
 export const CONFIG_CHANNEL = 'toolgate_config'
@@ -17,6 +17,16 @@ export const CONFIG_CHANNEL = 'toolgate_config'
 /** Associated data binding a sealed variable to its row identity (workspace and name). */
 export function variableAad (workspaceId: string, name: string): string {
   return `variables/${workspaceId}/${name}`
+}
+
+const UPSTREAM_FIELDS = [...REMOTE_MCP_FIELDS, ...STDIO_FIELDS, ...UPSTREAM_COMMON_FIELDS] as const
+
+/** The upstream fields of a remote-mcp / stdio server, as written (variables unresolved): the `upstream` column. */
+function upstreamColumn (server: ServerDoc): string | null {
+  if ((server.kind ?? 'api') === 'api') return null
+  const fields: Record<string, unknown> = {}
+  for (const field of UPSTREAM_FIELDS) if (server[field] !== undefined) fields[field] = server[field]
+  return JSON.stringify(fields)
 }
 
 function strip<T extends object> (value: T): T {
@@ -89,11 +99,12 @@ async function readDocumentIn (db: Transaction<Database>, workspaceId: string): 
     })),
     servers: servers.map(s => strip<ServerDoc>({
       name: s.name,
-      kind: s.kind === 'api' ? undefined : s.kind as 'api',
+      kind: s.kind === 'api' ? undefined : s.kind,
       title: s.title ?? undefined,
       description: s.description ?? undefined,
       instructions: s.instructions ?? undefined,
-      tools: tools.filter(t => t.server_id === s.id).map(t => strip<ToolDoc>({
+      ...(s.kind === 'api' ? {} : upstreamFields(s.upstream)),
+      tools: s.kind !== 'api' ? undefined : tools.filter(t => t.server_id === s.id).map(t => strip<ToolDoc>({
         name: t.name,
         title: t.title ?? undefined,
         description: t.description ?? undefined,
@@ -112,6 +123,12 @@ async function readDocumentIn (db: Transaction<Database>, workspaceId: string): 
     }))
   }
   return { document, version: Number(workspace.config_version) }
+}
+
+function upstreamFields (column: Record<string, unknown> | null): Partial<ServerDoc> {
+  const fields: Record<string, unknown> = {}
+  for (const field of UPSTREAM_FIELDS) if (column?.[field] !== undefined) fields[field] = column[field]
+  return fields as Partial<ServerDoc>
 }
 
 /** Plaintext values of every variable, secrets opened. Held in memory only. */
@@ -188,6 +205,10 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
     const version = Number(workspace.config_version) + 1
     compileConfig(doc, version, values, options.defaults) // throws with paths; nothing written yet
 
+    // Connection state is not config: a server that keeps its name and kind keeps its status and
+    // last connection time across applies (the upstream manager updates them if its spec changed).
+    const connectionState = new Map((await trx.selectFrom('servers').select(['name', 'kind', 'status', 'last_connected_at'])
+      .where('workspace_id', '=', workspaceId).execute()).map(row => [`${row.kind}/${row.name}`, row]))
     await trx.deleteFrom('servers').where('workspace_id', '=', workspaceId).execute() // tools cascade
     await trx.deleteFrom('providers').where('workspace_id', '=', workspaceId).execute()
     await trx.deleteFrom('variables').where('workspace_id', '=', workspaceId).execute()
@@ -210,13 +231,17 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
 
     let toolPosition = 0
     for (const [position, s] of (doc.servers ?? []).entries()) {
+      const kind = s.kind ?? 'api'
+      const previous = connectionState.get(`${kind}/${s.name}`)
       const server = await trx.insertInto('servers').values({
         workspace_id: workspaceId,
         name: s.name,
-        kind: s.kind ?? 'api',
+        kind,
         title: s.title ?? null,
         description: s.description ?? null,
         instructions: s.instructions ?? null,
+        upstream: upstreamColumn(s),
+        ...(previous ? { status: previous.status, last_connected_at: previous.last_connected_at } : kind === 'api' ? {} : { status: 'deploying' }),
         config_version: version,
         position
       }).returning('id').executeTakeFirstOrThrow()

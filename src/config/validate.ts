@@ -2,7 +2,8 @@
 // and variables that exist, path parameters that are declared). Every problem names its path.
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
 import { createAjv, describeAjvErrors } from './ajv.ts'
-import { documentSchema, type ConfigDocument, type ParameterLocation, type ToolDoc } from './document.ts'
+import { joinKey } from './paths.ts'
+import { documentSchema, REMOTE_MCP_FIELDS, STDIO_FIELDS, UPSTREAM_COMMON_FIELDS, type ConfigDocument, type ParameterLocation, type ServerDoc, type ToolDoc } from './document.ts'
 import { referencedVariables, resolveTemplate } from './templates.ts'
 
 const validateShape = createAjv().compile(documentSchema)
@@ -94,6 +95,7 @@ export function validateDocument (input: unknown): ConfigDocument {
   })
 
   servers.forEach((server, s) => {
+    checkServerKind(server, `servers[${s}]`, variableNames, problems)
     const tools = server.tools ?? []
     duplicates(tools.map(t => t.name), i => `servers[${s}].tools[${i}].name`, 'tool', problems)
     tools.forEach((tool, t) => checkTool(tool, `servers[${s}].tools[${t}]`, providerNames, variableNames, problems))
@@ -101,6 +103,71 @@ export function validateDocument (input: unknown): ConfigDocument {
 
   if (problems.length > 0) throw new ConfigInvalidError(problems)
   return doc
+}
+
+/** Headers the MCP transport sets itself; a config value would break the protocol (or smuggle a body). */
+const TRANSPORT_HEADERS = new Set(['accept', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'host', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'])
+
+/** Which fields a server's kind takes, and what those fields must hold. */
+function checkServerKind (server: ServerDoc, at: string, variables: Set<string>, problems: ConfigProblem[]): void {
+  const kind = server.kind ?? 'api'
+  const present = (field: keyof ServerDoc) => server[field] !== undefined
+  const refuse = (fields: readonly (keyof ServerDoc)[], why: string) => {
+    for (const field of fields) if (present(field)) problems.push({ path: `${at}.${field}`, message: why })
+  }
+  if (kind === 'api') {
+    refuse([...REMOTE_MCP_FIELDS, ...STDIO_FIELDS, ...UPSTREAM_COMMON_FIELDS], 'only for remote-mcp and stdio servers (this server has kind "api")')
+    return
+  }
+  refuse(['tools'], `only api servers declare tools; a ${kind} server's tools come from its MCP server (filter them with include, exclude and rename)`)
+  if (kind === 'remote-mcp') {
+    refuse(STDIO_FIELDS, 'only for stdio servers (this server has kind "remote-mcp")')
+    if (server.url === undefined) {
+      problems.push({ path: `${at}.url`, message: 'is required for a remote-mcp server' })
+    } else {
+      checkVariables(server.url, `${at}.url`, variables, problems)
+      if (referencedVariables(server.url).length === 0) {
+        const problem = mcpUrlProblem(server.url)
+        if (problem) problems.push({ path: `${at}.url`, message: problem })
+      }
+    }
+    for (const [name, value] of Object.entries(server.headers ?? {})) {
+      if (TRANSPORT_HEADERS.has(name.toLowerCase())) problems.push({ path: `${at}.headers.${name}`, message: 'is set by the MCP transport itself and cannot be configured' })
+      checkVariables(value, `${at}.headers.${name}`, variables, problems)
+    }
+  } else {
+    refuse(REMOTE_MCP_FIELDS, 'only for remote-mcp servers (this server has kind "stdio")')
+    if (server.command === undefined) problems.push({ path: `${at}.command`, message: 'is required for a stdio server' })
+    // Arguments are passed literally: anyone on the host can read a process's argv, so secrets go in env.
+    for (const [name, value] of Object.entries(server.env ?? {})) checkVariables(value, `${at}.env.${name}`, variables, problems)
+  }
+  checkRename(server.rename ?? {}, `${at}.rename`, problems)
+}
+
+/** Two renamed tools must not end up sharing a name. */
+function checkRename (rename: Record<string, string>, at: string, problems: ConfigProblem[]): void {
+  const claimedBy = new Map<string, string>()
+  for (const [upstream, exposed] of Object.entries(rename)) {
+    const other = claimedBy.get(exposed)
+    if (other !== undefined) problems.push({ path: joinKey(at, upstream), message: `"${exposed}" is already the new name of "${other}"` })
+    else claimedBy.set(exposed, upstream)
+  }
+  // A rename onto the name of an upstream tool that keeps its name can only be seen when the
+  // upstream lists its tools: the renamed tool wins there (src/upstreams/name-rules.ts).
+}
+
+/** Why a (resolved) MCP endpoint URL is unusable, or undefined when it is fine. A query is allowed (some servers take one). */
+export function mcpUrlProblem (endpoint: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    return `"${endpoint}" is not an absolute URL`
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http or https URL'
+  if (url.hash) return 'must not have a fragment'
+  if (url.username || url.password) return 'must not carry credentials; use a header with a SECRET variable'
+  return undefined
 }
 
 /** Why a (resolved) base URL is unusable, or undefined when it is fine. */
@@ -129,6 +196,13 @@ export function resolvedBaseUrlProblems (doc: ConfigDocument, values: ReadonlyMa
     if (names.some(name => !values.has(name))) return // a missing value is reported on its variable
     const problem = baseUrlProblem(resolveTemplate(provider.baseUrl, values))
     if (problem) problems.push({ path: `providers[${i}].baseUrl`, message: `resolves to an unusable URL: ${problem}` })
+  })
+  ;(doc.servers ?? []).forEach((server, i) => {
+    if (server.kind !== 'remote-mcp' || server.url === undefined) return
+    const names = referencedVariables(server.url)
+    if (names.length === 0 || names.some(name => !values.has(name))) return
+    const problem = mcpUrlProblem(resolveTemplate(server.url, values))
+    if (problem) problems.push({ path: `servers[${i}].url`, message: `resolves to an unusable URL: ${problem}` })
   })
   return problems
 }

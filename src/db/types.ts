@@ -67,10 +67,13 @@ export interface ServersTable {
   title: string | null
   description: string | null
   instructions: string | null
+  /** api: 'active'; remote-mcp and stdio: the upstream connection's UpstreamStatus. */
   status: Generated<string>
   last_connected_at: Date | null
   config_version: BigIntColumn
   position: number
+  /** remote-mcp and stdio: their ServerDoc fields (unresolved `${NAME}` references), else null. */
+  upstream: Json<Record<string, unknown> | null> | null
 }
 
 export interface ToolsTable {

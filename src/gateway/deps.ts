@@ -24,7 +24,7 @@ export interface GatewayDeps {
   sessions: SessionSigner
   sessionTerminations: SessionTerminations
   /** Live sessions with upstream MCP servers (remote-mcp, stdio). */
-  upstreams?: UpstreamDirectory
+  upstreams: UpstreamDirectory
   compileDefaults: CompileDefaults
   logger: Logger
 }

@@ -1,11 +1,11 @@
 // Config document (+ variable values) → CompiledConfig. Runs when a config version is applied (as
 // the last validation step) and when a process loads a new version; never per call.
-import type { ConfigDocument, ToolDoc, ProviderDoc, ParameterLocation } from '../config/document.ts'
+import type { ConfigDocument, ToolDoc, ProviderDoc, ParameterLocation, ServerDoc } from '../config/document.ts'
 import { createAjv, describeAjvErrors } from '../config/ajv.ts'
-import { resolveTemplate } from '../config/templates.ts'
-import { baseUrlProblem, pathParameters } from '../config/validate.ts'
+import { referencedVariables, resolveTemplate } from '../config/templates.ts'
+import { baseUrlProblem, mcpUrlProblem, pathParameters } from '../config/validate.ts'
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
-import type { ArgumentBinding, CompiledConfig, CompiledServer, CompiledTool, ToolDescriptor } from './compiled.ts'
+import type { ArgumentBinding, CompiledConfig, CompiledServer, CompiledTool, CompiledUpstream, ToolDescriptor } from './compiled.ts'
 
 export interface CompileDefaults {
   timeoutMs: number
@@ -119,6 +119,39 @@ function compileTool (
   }
 }
 
+/** remote-mcp / stdio: the connection spec with variables resolved, and the name rules. */
+function compileUpstream (
+  server: ServerDoc, at: string, values: ReadonlyMap<string, string>, secretNames: ReadonlySet<string>,
+  defaults: CompileDefaults, problems: ConfigProblem[]
+): CompiledUpstream | undefined {
+  const names = { include: server.include ?? [], exclude: server.exclude ?? [], rename: server.rename ?? {} }
+  const timeoutMs = server.timeoutMs ?? defaults.timeoutMs
+  if (server.kind === 'remote-mcp') {
+    const url = resolveTemplate(server.url!, values)
+    const problem = mcpUrlProblem(url)
+    if (problem) {
+      problems.push({ path: `${at}.url`, message: `resolves to an unusable URL: ${problem}` })
+      return undefined
+    }
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(server.headers ?? {})) headers[name.toLowerCase()] = resolveTemplate(value, values)
+    return { connection: { kind: 'remote-mcp', url, transport: server.transport ?? 'auto', headers, timeoutMs }, names }
+  }
+  const env: Record<string, string> = {}
+  const redact = new Set<string>()
+  for (const [name, template] of Object.entries(server.env ?? {})) {
+    env[name] = resolveTemplate(template, values)
+    for (const variable of referencedVariables(template)) if (secretNames.has(variable)) redact.add(values.get(variable)!)
+  }
+  return {
+    connection: {
+      kind: 'stdio', command: server.command!, args: server.args ?? [], env, redact: [...redact], timeoutMs,
+      ...(server.cwd !== undefined ? { cwd: server.cwd } : {})
+    },
+    names
+  }
+}
+
 /** Compiles a validated document. Throws ConfigInvalidError (with paths) for what only compiling finds. */
 export function compileConfig (doc: ConfigDocument, version: number, values: ReadonlyMap<string, string>, defaults: CompileDefaults): CompiledConfig {
   const problems: ConfigProblem[] = []
@@ -126,12 +159,18 @@ export function compileConfig (doc: ConfigDocument, version: number, values: Rea
   const providers = new Map((doc.providers ?? []).map((p, i) => [p.name, { provider: p, at: `providers[${i}]` }]))
   const servers = new Map<string, CompiledServer>()
   const origins = new Set<string>()
+  const secretNames = new Set((doc.variables ?? []).filter(v => v.kind === 'SECRET').map(v => v.name))
 
   ;(doc.servers ?? []).forEach((server, s) => {
     const compiled: CompiledServer = { name: server.name, tools: new Map(), toolList: [] }
     if (server.title !== undefined) compiled.title = server.title
     if (server.description !== undefined) compiled.description = server.description
     if (server.instructions !== undefined) compiled.instructions = server.instructions
+    if (server.kind !== undefined && server.kind !== 'api') {
+      compiled.kind = server.kind
+      const upstream = compileUpstream(server, `servers[${s}]`, values, secretNames, defaults, problems)
+      if (upstream) compiled.upstream = upstream
+    }
     ;(server.tools ?? []).forEach((tool, t) => {
       const entry = providers.get(tool.provider)
       if (!entry) return // reported by validateDocument

@@ -42,10 +42,50 @@ export interface CompiledTool {
   validateOutput?: ValidateFunction
 }
 
+/** How to reach a remote-mcp server, variables resolved (secrets in memory only). */
+export interface RemoteMcpConnectionSpec {
+  kind: 'remote-mcp'
+  url: string
+  transport: 'streamable-http' | 'sse' | 'auto'
+  headers: Record<string, string>
+  timeoutMs: number
+}
+
+/** How to start a stdio server, env variables resolved (secrets in memory only). */
+export interface StdioConnectionSpec {
+  kind: 'stdio'
+  command: string
+  args: string[]
+  env: Record<string, string>
+  cwd?: string
+  /** Secret values used in env: masked in the child's captured stderr. */
+  redact: string[]
+  timeoutMs: number
+}
+
+export type UpstreamConnectionSpec = RemoteMcpConnectionSpec | StdioConnectionSpec
+
+/** Which upstream items clients see, and under which names. */
+export interface UpstreamNameRules {
+  /** Upstream names (with `*` globs) to keep; empty keeps all. */
+  include: string[]
+  /** Upstream names (with `*` globs) to drop; wins over include. */
+  exclude: string[]
+  /** Upstream tool name → exposed name. */
+  rename: Record<string, string>
+}
+
+export interface CompiledUpstream {
+  connection: UpstreamConnectionSpec
+  names: UpstreamNameRules
+}
+
 export interface CompiledServer {
   name: string
   /** Where its items come from; absent means `api` (tools compiled from the config). */
   kind?: 'api' | 'remote-mcp' | 'stdio'
+  /** remote-mcp and stdio: how to reach the upstream MCP server and what to show of it. */
+  upstream?: CompiledUpstream
   title?: string
   description?: string
   instructions?: string

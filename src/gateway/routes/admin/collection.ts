@@ -20,10 +20,23 @@ export interface CollectionSpec<T extends Named> {
   items: (doc: ConfigDocument, params: Record<string, string>, create: boolean) => T[]
   /** What GET returns for an item (e.g. with secret values left out). */
   view?: (item: T) => unknown
+  /** Loaded once per GET: adds state that is not config (e.g. a server's connection status) to the view. */
+  state?: () => Promise<(item: T, view: unknown) => unknown>
+  /** Fields `state` adds: accepted in request bodies (a GET can be PUT back) and dropped. */
+  stateFields?: string[]
 }
 
 export function registerCollection<T extends Named> (app: FastifyInstance, deps: GatewayDeps, spec: CollectionSpec<T>): void {
   const view = spec.view ?? ((item: T) => item)
+  const stateFields = spec.stateFields ?? []
+  const schema = stateFields.length === 0
+    ? spec.schema
+    : { ...spec.schema, properties: { ...(spec.schema as { properties: object }).properties, ...Object.fromEntries(stateFields.map(field => [field, {}])) } }
+  const itemOf = (body: unknown): T => {
+    const item = { ...body as T }
+    for (const field of stateFields) delete (item as Record<string, unknown>)[field]
+    return item
+  }
   const edit = async <R>(change: (doc: ConfigDocument) => R) => {
     const outcome = await editDocument(deps.db, deps.keyRing, deps.workspaceId, { actor: 'admin', defaults: deps.compileDefaults }, change)
     await deps.registry.refresh()
@@ -37,18 +50,26 @@ export function registerCollection<T extends Named> (app: FastifyInstance, deps:
   const current = async () => (await readDocument(deps.db, deps.workspaceId)).document
   type Params = Record<string, string>
 
+  const withState = async () => {
+    if (!spec.state) return view
+    const add = await spec.state()
+    return (item: T) => add(item, view(item))
+  }
+
   app.get(spec.path, async request => {
-    return spec.items(await current(), request.params as Params, false).map(view)
+    const [document, show] = await Promise.all([current(), withState()])
+    return spec.items(document, request.params as Params, false).map(show)
   })
 
   app.get(`${spec.path}/:name`, async request => {
     const params = request.params as Params
-    const list = spec.items(await current(), params, false)
-    return view(list[find(list, params.name!)]!)
+    const [document, show] = await Promise.all([current(), withState()])
+    const list = spec.items(document, params, false)
+    return show(list[find(list, params.name!)]!)
   })
 
-  app.post(spec.path, { schema: { body: spec.schema } }, async (request, reply) => {
-    const item = request.body as T
+  app.post(spec.path, { schema: { body: schema } }, async (request, reply) => {
+    const item = itemOf(request.body)
     const { version } = await edit(doc => {
       const list = spec.items(doc, request.params as Params, true)
       if (list.some(existing => existing.name === item.name)) throw conflict(`${spec.noun} "${item.name}"`)
@@ -59,9 +80,9 @@ export function registerCollection<T extends Named> (app: FastifyInstance, deps:
     return await reply.status(201).header('location', location).send({ configVersion: version, [spec.noun]: view(item) })
   })
 
-  app.put(`${spec.path}/:name`, { schema: { body: spec.schema } }, async request => {
+  app.put(`${spec.path}/:name`, { schema: { body: schema } }, async request => {
     const params = request.params as Params
-    const item = request.body as T
+    const item = itemOf(request.body)
     const { version } = await edit(doc => {
       const list = spec.items(doc, params, false)
       const index = find(list, params.name!)

@@ -8,6 +8,7 @@ import { requireAdmin } from '../../plugins/admin-auth.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { registerCollection } from './collection.ts'
 import { configRoutes } from './config.ts'
+import { serverStates } from './server-state.ts'
 
 export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   requireAdmin(app, deps.adminTokens)
@@ -34,7 +35,12 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
   })
   registerCollection<ServerDoc>(app, deps, {
     path: '/servers', noun: 'server', schema: serverSchema,
-    items: doc => (doc.servers ??= [])
+    items: doc => (doc.servers ??= []),
+    state: async () => {
+      const states = await serverStates(deps.db, deps.workspaceId)
+      return (server, view) => ({ ...view as object, ...states.get(server.name) })
+    },
+    stateFields: ['status', 'lastConnectedAt']
   })
   registerCollection<ToolDoc>(app, deps, {
     path: '/servers/:server/tools', noun: 'tool', schema: toolSchema,

@@ -1,0 +1,173 @@
+// One MCP upstream as dispatch sees it (the McpUpstream contract in types.ts): the shared session,
+// seen through the server's include/exclude/rename rules, with list results cached until the
+// upstream says a list changed (or a new session replaces a lost one).
+import { EventEmitter } from 'node:events'
+import { ResultSchema } from '@modelcontextprotocol/sdk/types.js'
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import { INVALID_PARAMS, RpcError } from '../mcp/jsonrpc.ts'
+import { toRpcError } from './errors.ts'
+import type { NameRules } from './name-rules.ts'
+import type { UpstreamSession } from './session.ts'
+import type { ListKind, McpUpstream, UpstreamCallOptions, UpstreamStatus } from './types.ts'
+
+type Item = Record<string, unknown>
+
+/** The list methods and the result property holding their items. */
+const LISTS = {
+  tools: { method: 'tools/list', key: 'tools' },
+  resources: { method: 'resources/list', key: 'resources' },
+  resourceTemplates: { method: 'resources/templates/list', key: 'resourceTemplates' },
+  prompts: { method: 'prompts/list', key: 'prompts' }
+} as const
+type CachedList = keyof typeof LISTS
+
+/** Pages followed before a list is cut short (a cursor loop upstream must not hang a call). */
+const MAX_PAGES = 100
+
+export class SessionUpstream extends EventEmitter<{ listChanged: [ListKind] }> implements McpUpstream {
+  readonly #session: UpstreamSession
+  #rules: NameRules
+  readonly #cache = new Map<CachedList, { generation: number, items: Promise<Item[]> }>()
+  readonly #generation: Record<CachedList, number> = { tools: 0, resources: 0, resourceTemplates: 0, prompts: 0 }
+  readonly #inFlight = new Set<Promise<unknown>>()
+
+  constructor (session: UpstreamSession, rules: NameRules) {
+    super()
+    this.#session = session
+    this.#rules = rules
+    session.on('listChanged', kind => this.#changed(kind))
+    session.on('connected', replaced => {
+      if (!replaced) return
+      // A new session may see other lists than the lost one did.
+      for (const kind of ['tools', 'resources', 'prompts'] as const) this.#changed(kind)
+    })
+  }
+
+  get serverName (): string {
+    return this.#session.serverName
+  }
+
+  get status (): UpstreamStatus {
+    return this.#session.status
+  }
+
+  get session (): UpstreamSession {
+    return this.#session
+  }
+
+  /** New include/exclude/rename rules (same connection): clients re-list tools and prompts. */
+  setRules (rules: NameRules): void {
+    this.#rules = rules
+    this.emit('listChanged', 'tools')
+    this.emit('listChanged', 'prompts')
+  }
+
+  async capabilities (): Promise<{ tools: boolean, resources: boolean, prompts: boolean }> {
+    const known = this.#session.capabilities
+    if (known) return known
+    await this.#session.client().catch(err => { throw toRpcError(err, this.serverName) })
+    return this.#session.capabilities ?? { tools: false, resources: false, prompts: false }
+  }
+
+  async listTools (): Promise<Item[]> {
+    return this.#rules.exposeTools(await this.#list('tools'))
+  }
+
+  async callTool (name: string, args: Record<string, unknown>, options: UpstreamCallOptions = {}): Promise<Item> {
+    const upstreamName = this.#rules.upstreamToolName(name)
+    if (upstreamName === undefined) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`)
+    return await this.#request('tools/call', { name: upstreamName, arguments: args }, options)
+  }
+
+  async listResources (): Promise<Item[]> {
+    return await this.#list('resources')
+  }
+
+  async listResourceTemplates (): Promise<Item[]> {
+    return await this.#list('resourceTemplates')
+  }
+
+  async readResource (uri: string, options: UpstreamCallOptions = {}): Promise<Item> {
+    return await this.#request('resources/read', { uri }, options)
+  }
+
+  async listPrompts (): Promise<Item[]> {
+    return this.#rules.exposePrompts(await this.#list('prompts'))
+  }
+
+  async getPrompt (name: string, args: Record<string, string>, options: UpstreamCallOptions = {}): Promise<Item> {
+    if (!this.#rules.promptVisible(name)) throw new RpcError(INVALID_PARAMS, `Unknown prompt: ${name}`)
+    return await this.#request('prompts/get', { name, arguments: args }, options)
+  }
+
+  async close (): Promise<void> {
+    await this.#session.close()
+  }
+
+  /** Waits (at most graceMs) for the requests in flight, then closes: a replaced upstream lets its calls finish. */
+  async retire (graceMs: number): Promise<void> {
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise(resolve => { timer = setTimeout(resolve, graceMs).unref() })
+      ])
+      clearTimeout(timer)
+    }
+    await this.close()
+  }
+
+  #changed (kind: ListKind): void {
+    const affected: CachedList[] = kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind]
+    for (const list of affected) {
+      this.#generation[list]++
+      this.#cache.delete(list)
+    }
+    this.emit('listChanged', kind)
+  }
+
+  /** The whole upstream list (all pages), from the cache when no change was announced since. */
+  #list (list: CachedList): Promise<Item[]> {
+    const generation = this.#generation[list]
+    const cached = this.#cache.get(list)
+    if (cached && cached.generation === generation) return cached.items
+    const items = this.#fetchAll(list)
+    this.#cache.set(list, { generation, items })
+    // A failed fetch is not kept: the next call asks again.
+    items.catch(() => { if (this.#cache.get(list)?.items === items) this.#cache.delete(list) })
+    return items
+  }
+
+  async #fetchAll (list: CachedList): Promise<Item[]> {
+    const { method, key } = LISTS[list]
+    const items: Item[] = []
+    let cursor: string | undefined
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const result = await this.#request(method, cursor === undefined ? {} : { cursor }, {})
+      const pageItems = result[key]
+      if (Array.isArray(pageItems)) items.push(...pageItems as Item[])
+      cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined
+      if (cursor === undefined) break
+    }
+    return items
+  }
+
+  async #request (method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<Item> {
+    const timeout = this.#session.spec.timeoutMs
+    const requestOptions: RequestOptions = { timeout, resetTimeoutOnProgress: true }
+    if (options.signal) requestOptions.signal = options.signal
+    if (options.onProgress) {
+      const report = options.onProgress
+      requestOptions.onprogress = ({ progress, total, message }) => report({ progress, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) })
+    }
+    const pending = this.#session.run(client => client.request({ method, params }, ResultSchema, requestOptions))
+    this.#inFlight.add(pending)
+    try {
+      return await pending as Item
+    } catch (err) {
+      throw toRpcError(err, this.serverName)
+    } finally {
+      this.#inFlight.delete(pending)
+    }
+  }
+}
