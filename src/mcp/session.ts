@@ -36,7 +36,11 @@ export class SessionSigner {
     const dot = sessionId.indexOf('.')
     if (dot < 1 || sessionId.length > 512) return undefined
     const payload = sessionId.slice(0, dot)
-    const given = Buffer.from(sessionId.slice(dot + 1), 'base64url')
+    const signature = sessionId.slice(dot + 1)
+    const given = Buffer.from(signature, 'base64url')
+    // Only the canonical encoding: base64url decoding ignores stray trailing bits, so other
+    // spellings of the same MAC would otherwise pass as the same session.
+    if (given.toString('base64url') !== signature) return undefined
     const expected = this.mac(payload)
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
     try {
