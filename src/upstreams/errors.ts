@@ -7,6 +7,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { RpcError, SERVER_ERROR } from '../mcp/jsonrpc.ts'
 import { ToolgateError } from '../errors.ts'
+import { StdioNotRunningError } from './stdio-errors.ts'
 
 /** The SDK prefixes "MCP error <code>: " to the upstream's message; clients get the message as sent. */
 const SDK_PREFIX = /^MCP error -?\d+: /
@@ -44,18 +45,23 @@ export function isSessionGone (err: unknown): boolean {
   return err instanceof StreamableHTTPError && (err.code === 404 || err.code === 400)
 }
 
-/** Whether the connection itself failed (as opposed to the upstream answering with an error). */
+/**
+ * Whether the session itself is broken (as opposed to one request failing): the network failed,
+ * the upstream no longer knows our session, the SSE stream or the client is gone. An upstream that
+ * answers one request with 401, 403 or 500 keeps its session: a new one would not fare better.
+ */
 export function isConnectionFailure (err: unknown): boolean {
-  if (err instanceof McpError || err instanceof RpcError) return false
-  if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) return false
-  return true
+  if (isSessionGone(err) || err instanceof SseError) return true
+  if (err instanceof StreamableHTTPError || err instanceof McpError || err instanceof RpcError) return false
+  if (err instanceof Error && err.message === 'Not connected') return true
+  return networkCode(err) !== undefined
 }
 
 /** A request that never reached the upstream (connection refused, closed client): safe to send again. */
 export function neverDelivered (err: unknown): boolean {
   if (isSessionGone(err)) return true
   const code = networkCode(err)
-  if (code === 'ECONNREFUSED') return true
+  if (code === 'ECONNREFUSED' || err instanceof StdioNotRunningError) return true
   return err instanceof Error && err.message === 'Not connected'
 }
 
