@@ -155,9 +155,11 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       session.issuedAt + deps.settings.sessionMaxAgeMs <= Date.now() || deps.sessionTerminations.isTerminated(session.id)) {
       return sendError(request, reply, 404, SERVER_ERROR, 'Unknown session: initialize a new one')
     }
+    // Any version we speak is accepted on a session (as the reference SDK does; the transport spec
+    // requires 400 only for invalid or unsupported ones); answers keep the negotiated version's shape.
     const headerVersion = headerValue(request.headers['mcp-protocol-version'])
-    if (headerVersion !== undefined && headerVersion !== session.version) {
-      return sendError(request, reply, 400, INVALID_REQUEST, `MCP-Protocol-Version "${headerVersion}" does not match the session's "${session.version}"`)
+    if (headerVersion !== undefined && !isLegacyVersion(headerVersion)) {
+      return sendError(request, reply, 400, INVALID_REQUEST, `Unsupported MCP-Protocol-Version "${headerVersion}"`)
     }
     return session
   }
