@@ -7,7 +7,7 @@ import { closeAllStdioChildren, liveStdioChildPids } from '../../src/upstreams/s
 import { createStdioTransport, type StdioTransport } from '../../src/upstreams/stdio-transport.ts'
 import { startCleanHost } from '../fixtures/stdio-clean-host.ts'
 import { captureLog } from '../fixtures/stdio-log-capture.ts'
-import { FIXTURE_SERVER, NODE, isRunning, stillRunningAfter } from '../fixtures/stdio-process-checks.ts'
+import { FIXTURE_SERVER, NODE, isRunning, killLeftoversAtTeardown, stillRunningAfter } from '../fixtures/stdio-process-checks.ts'
 
 t.setTimeout(180_000)
 
@@ -18,6 +18,7 @@ for (const [mode, how] of [['close-all', 'closes every child, then exits'], ['ex
     const host = startCleanHost(mode, { flags: ['--grandchild'] })
     t.teardown(() => { host.process.kill('SIGKILL') })
     const { pid, grandchildPid } = await host.next() as { pid: number, grandchildPid: number }
+    killLeftoversAtTeardown(t, [pid, grandchildPid])
     t.ok(isRunning(pid) && isRunning(grandchildPid), `child ${pid} and grandchild ${grandchildPid} run`)
     host.process.kill('SIGTERM')
     const exit = await host.exited
@@ -31,6 +32,7 @@ t.test('graceful shutdown of a tree that ignores SIGTERM: killed within the grac
   const host = startCleanHost('close-all', { flags: ['--grandchild', '--ignore-sigterm'], killGraceMs: 300 })
   t.teardown(() => { host.process.kill('SIGKILL') })
   const { pid, grandchildPid } = await host.next() as { pid: number, grandchildPid: number }
+  killLeftoversAtTeardown(t, [pid, grandchildPid])
   host.process.kill('SIGTERM')
   t.same(await host.exited, { code: 0, signal: null })
   t.same(await stillRunningAfter([pid, grandchildPid], 0), [], 'nothing is left')
@@ -50,6 +52,7 @@ t.test('closeAllStdioChildren ends every live child at once', async t => {
   await Promise.all(clients.map((client, i) => client.connect(transports[i]!)))
   const pids = (await Promise.all(clients.map(async client => JSON.parse(textOf(await client.callTool({ name: 'pids', arguments: {} }))) as { pid: number, grandchildPid: number })))
     .flatMap(({ pid, grandchildPid }) => [pid, grandchildPid])
+  killLeftoversAtTeardown(t, pids)
   t.equal(pids.filter(isRunning).length, 8, 'four children and four grandchildren run')
   t.same(liveStdioChildPids().sort(), transports.map(transport => transport.pid!).sort(), 'all four are tracked')
   await closeAllStdioChildren()
@@ -70,6 +73,7 @@ t.test('many open/close cycles leave no process, no tracked child, no listener',
     await client.connect(transport)
     const { pid, grandchildPid } = JSON.parse(textOf(await client.callTool({ name: 'pids', arguments: {} }))) as { pid: number, grandchildPid: number }
     pids.push(pid, grandchildPid)
+    killLeftoversAtTeardown(t, [pid, grandchildPid])
     // Alternate who ends it: the client (close through the Protocol) or the transport itself.
     if (i % 2 === 0) await client.close()
     else await transport.close()

@@ -11,7 +11,7 @@ import { childEnvironment } from '../../src/upstreams/stdio-environment.ts'
 import { createStdioTransport, type StdioSpec, type StdioTransport } from '../../src/upstreams/stdio-transport.ts'
 import { startCleanHost } from '../fixtures/stdio-clean-host.ts'
 import { captureLog } from '../fixtures/stdio-log-capture.ts'
-import { FIXTURE_SERVER, NODE, SERVER_EVERYTHING, isRunning, processGroupMembers, stillRunningAfter } from '../fixtures/stdio-process-checks.ts'
+import { FIXTURE_SERVER, NODE, SERVER_EVERYTHING, isRunning, killLeftoversAtTeardown, processGroupMembers, stillRunningAfter } from '../fixtures/stdio-process-checks.ts'
 
 // Each case starts Node processes on a shared, busy machine: a ceiling, not an expectation.
 t.setTimeout(120_000)
@@ -55,6 +55,7 @@ t.test('npx → sh → node: the whole tree runs with PATH only, and close ends 
   const result = await client.callTool({ name: 'echo', arguments: { message: 'via npx' } })
   t.match(textOf(result), /via npx/)
   const tree = processGroupMembers(transport.pid!)
+  killLeftoversAtTeardown(t, tree)
   t.ok(tree.length >= 2, `npx started more processes in the group: ${tree.join(', ')}`)
   t.ok(tree.includes(transport.pid!), 'npx leads the group')
   await client.close()
@@ -129,6 +130,7 @@ t.test('a crash fires onerror with the exit code, then onclose, and ends the res
   const closed = new Promise<void>(resolve => { transport.onclose = () => { events.push('close'); resolve() } })
   const client = await connect(t, transport)
   const { grandchildPid } = JSON.parse(textOf(await client.callTool({ name: 'pids', arguments: {} }))) as { grandchildPid: number }
+  killLeftoversAtTeardown(t, [transport.pid!, grandchildPid])
   t.ok(isRunning(grandchildPid), 'the grandchild runs')
 
   await t.rejects(client.callTool({ name: 'exit', arguments: { code: 3 } }), 'the call in flight fails')
@@ -189,6 +191,7 @@ t.test('a stdout message over the size bound: reported, and the child is ended f
   const closed = new Promise<void>(resolve => { transport.onclose = resolve })
   const client = await connect(t, transport)
   const { grandchildPid } = JSON.parse(textOf(await client.callTool({ name: 'pids', arguments: {} }))) as { grandchildPid: number }
+  killLeftoversAtTeardown(t, [transport.pid!, grandchildPid])
   await t.rejects(client.callTool({ name: 'echo', arguments: { text: 'y'.repeat(200 * 1024) } }), 'the call whose answer is too big fails')
   await closed
   t.match(errors.map(err => err.message), [/huge: a stdout message exceeded 65536 bytes; closing/])
@@ -227,6 +230,7 @@ t.test('close ends the child and its grandchild; close is idempotent and fires o
   transport.onclose = () => { closes++ }
   const client = await connect(t, transport)
   const { pid, grandchildPid } = JSON.parse(textOf(await client.callTool({ name: 'pids', arguments: {} }))) as { pid: number, grandchildPid: number }
+  killLeftoversAtTeardown(t, [pid, grandchildPid])
   t.equal(pid, transport.pid, 'pid is the child\'s')
   t.ok(isRunning(pid) && isRunning(grandchildPid), 'both run')
   t.same(liveStdioChildPids(), [pid], 'tracked while it runs')
@@ -244,6 +248,7 @@ t.test('a tree that ignores SIGTERM is killed after the grace period', async t =
   const graceMs = 400
   const host = startCleanHost('close', { flags: ['--grandchild', '--ignore-sigterm'], killGraceMs: graceMs })
   const { pid, grandchildPid } = await host.next() as { pid: number, grandchildPid: number }
+  killLeftoversAtTeardown(t, [pid, grandchildPid])
   t.ok(isRunning(pid) && isRunning(grandchildPid), 'both run')
   const { closeMs } = await host.next() as { closeMs: number }
   await host.exited
