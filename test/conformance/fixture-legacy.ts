@@ -3,6 +3,7 @@
 // SSE resumability and server→client requests (sampling, elicitation) behave as the reference
 // SDK does. Tools, resources and prompts come from fixture-catalog.ts.
 import { randomUUID } from 'node:crypto'
+import type { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
@@ -14,6 +15,7 @@ import {
 import {
   COMMON_TOOLS, FIXTURE_INFO, PROMPTS, RESOURCE_TEMPLATES, RESOURCES, complete, getPrompt, readResource, staticToolResult
 } from './fixture-catalog.ts'
+import type { ListKind } from './fixture-changes.ts'
 
 type Json = Record<string, unknown>
 
@@ -35,7 +37,15 @@ const LEGACY_TOOLS: Json[] = [
     name: 'test_reconnection',
     description: 'Closes the SSE stream mid-call; the result arrives after the client reconnects (SEP-1699)',
     inputSchema: { type: 'object', properties: {} }
-  }
+  },
+  // 2026-07-28 diagnostics, in their 2025 form, so a gateway bridging eras can be judged:
+  // this one always logs (a 2026 client that set no log level must not see it) …
+  { name: 'test_logging_tool', description: 'Sends a log notification on every call', inputSchema: { type: 'object', properties: {} } },
+  // … and this one asks for input with a server→client request (a 2026 client must never get one).
+  { name: 'test_streaming_elicitation', description: 'Asks for input with elicitation/create', inputSchema: { type: 'object', properties: {} } },
+  { name: 'test_missing_capability', description: 'Needs the client sampling capability; -32021 without it', inputSchema: { type: 'object', properties: {} } },
+  { name: 'test_trigger_tool_change', description: 'Announces a tool list change to every session and subscription', inputSchema: { type: 'object', properties: {} } },
+  { name: 'test_trigger_prompt_change', description: 'Announces a prompt list change to every session and subscription', inputSchema: { type: 'object', properties: {} } }
 ]
 
 const SEP1034_SCHEMA = {
@@ -97,7 +107,7 @@ function memoryEventStore (): EventStore {
   }
 }
 
-function createServer (transportFor: () => StreamableHTTPServerTransport | undefined): Server {
+function createServer (transportFor: () => StreamableHTTPServerTransport | undefined, changes: EventEmitter<{ change: [ListKind] }>): Server {
   const server = new Server(FIXTURE_INFO, {
     capabilities: {
       tools: { listChanged: true },
@@ -167,6 +177,29 @@ function createServer (transportFor: () => StreamableHTTPServerTransport | undef
         }, ElicitResultSchema)
         return { content: [{ type: 'text', text: `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}` }] }
       }
+      case 'test_logging_tool':
+        await notify('notifications/message', { level: 'info', logger: 'conformance-fixture', data: 'test_logging_tool ran' })
+        return { content: [{ type: 'text', text: 'logged' }] }
+      case 'test_streaming_elicitation': {
+        const result = await extra.sendRequest({
+          method: 'elicitation/create',
+          params: { message: 'Anything to add?', requestedSchema: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] } }
+        }, ElicitResultSchema)
+        return { content: [{ type: 'text', text: `elicitation answered: action=${result.action}` }] }
+      }
+      case 'test_missing_capability': {
+        if (!server.getClientCapabilities()?.sampling) {
+          throw new McpError(-32021, 'Missing required client capability: sampling', { requiredCapabilities: { sampling: {} } })
+        }
+        const result = await extra.sendRequest({ method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'Say hello' } }], maxTokens: 10 } }, CreateMessageResultSchema)
+        return { content: [{ type: 'text', text: `sampling answered: ${JSON.stringify(result.content)}` }] }
+      }
+      case 'test_trigger_tool_change':
+      case 'test_trigger_prompt_change': {
+        const kind: ListKind = name === 'test_trigger_tool_change' ? 'tools' : 'prompts'
+        changes.emit('change', kind)
+        return { content: [{ type: 'text', text: `${kind}/list_changed announced` }] }
+      }
       case 'test_reconnection': {
         // Close this request's SSE stream; the client must reconnect (GET with Last-Event-ID)
         // and the result is replayed from the event store.
@@ -214,7 +247,7 @@ export interface LegacyFixture {
 }
 
 /** Session-keyed transports; a request without a session must be an initialize. */
-export function legacyFixture (): LegacyFixture {
+export function legacyFixture (changes: EventEmitter<{ change: [ListKind] }>): LegacyFixture {
   const transports = new Map<string, StreamableHTTPServerTransport>()
   const eventStore = memoryEventStore()
 
@@ -246,8 +279,17 @@ export function legacyFixture (): LegacyFixture {
         onsessioninitialized: id => { transports.set(id, transport!) },
         onsessionclosed: id => { transports.delete(id) }
       })
-      transport.onclose = () => { if (transport?.sessionId) transports.delete(transport.sessionId) }
-      const server = createServer(() => transport)
+      const server = createServer(() => transport, changes)
+      // Every session hears every list change (sent on its GET stream, if it holds one).
+      const onChange = (kind: ListKind) => {
+        const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'prompts' ? server.sendPromptListChanged() : server.sendResourceListChanged()
+        sent.catch(() => {})
+      }
+      changes.on('change', onChange)
+      transport.onclose = () => {
+        changes.off('change', onChange)
+        if (transport?.sessionId) transports.delete(transport.sessionId)
+      }
       await server.connect(transport)
       await transport.handleRequest(req, res, body)
     },

@@ -4,12 +4,14 @@
 // (`node test/conformance/fixture-server.ts [port]`) it is the reference the suites are first run
 // against, to prove the fixture right before judging Toolgate with it.
 //
-// Era routing: a request with a session id, an `initialize`, or a 2025-era MCP-Protocol-Version
-// goes to the stateful SDK-based face (fixture-legacy.ts); everything else to the stateless
-// 2026-07-28 face (fixture-modern.ts), which reports its own header/_meta errors.
+// Era routing: a request with a session id or a 2025-era MCP-Protocol-Version, or an
+// `initialize` without that header, goes to the stateful SDK-based face (fixture-legacy.ts);
+// everything else to the stateless 2026-07-28 face (fixture-modern.ts), which reports its own
+// header/_meta errors.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
+import { fixtureChanges } from './fixture-changes.ts'
 import { legacyFixture } from './fixture-legacy.ts'
 import { modernFixture } from './fixture-modern.ts'
 
@@ -25,7 +27,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 function isLegacy (req: IncomingMessage, body: unknown): boolean {
   if (req.headers['mcp-session-id'] !== undefined) return true
   const version = req.headers['mcp-protocol-version']
-  if (typeof version === 'string' && LEGACY_VERSIONS.has(version)) return true
+  if (typeof version === 'string') return LEGACY_VERSIONS.has(version) // 2026-07-28 `initialize` is a 404
   const messages = Array.isArray(body) ? body : [body]
   return messages.some(m => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize')
 }
@@ -54,8 +56,9 @@ async function readBody (req: IncomingMessage): Promise<{ text: string, json: un
 }
 
 export async function startFixtureServer (port = 0): Promise<FixtureServer> {
-  const legacy = legacyFixture()
-  const modern = modernFixture()
+  const changes = fixtureChanges()
+  const legacy = legacyFixture(changes)
+  const modern = modernFixture(changes)
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://fixture').pathname

@@ -4,8 +4,8 @@
 //   fixture HTTP API  (loopback) ──────api─────►
 //
 // Runs 0.1.16's active suite and 0.2.0-alpha.12 with --requirements 2025-11-25 and 2026-07-28
-// against the remote-mcp server, and the tool scenarios an HTTP API can express against the api
-// server. Each run is judged by the CLI itself against its expected-failures file (a failure not
+// first straight against the fixture (proving it), then against the remote-mcp server, and the
+// tool scenarios an HTTP API can express against the api server. Each run is judged by the CLI itself against its expected-failures file (a failure not
 // listed, or a listed scenario that now passes, fails the run). Prints each run's summary lines
 // and ends with one line `conformance: N passed, M failed[, K expected failures]` (scenarios),
 // which .ci/run adds to its totals. Exit status 0 only when every run's verdict is clean.
@@ -23,7 +23,7 @@ import { fixtureApiTools, startFixtureApi } from './fixture-api.ts'
 import { startFixtureServer } from './fixture-server.ts'
 import { startConformanceGateway } from './gateway.ts'
 import { runSuite, type SuiteResult } from './run-suite.ts'
-import { apiRuns, notScoredScenarios, remoteMcpRuns, type SuiteRun } from './suites.ts'
+import { apiRuns, fixtureRuns, notScoredScenarios, remoteMcpRuns, type SuiteRun } from './suites.ts'
 
 const REMOTE_SERVER = 'conformance'
 const API_SERVER = 'conformance-api'
@@ -74,12 +74,14 @@ async function main (): Promise<number> {
       applied = await gateway.applyConfig(configDocument(api.url, undefined))
       if (applied.status !== 200) throw new Error(`applying the api-only config failed: ${applied.status} ${applied.text}`)
     }
-    const runs = selected([...remoteMcpRuns(remoteMcp ? REMOTE_SERVER : API_SERVER), ...apiRuns(API_SERVER)])
+    const runs = selected([...fixtureRuns(), ...remoteMcpRuns(remoteMcp ? REMOTE_SERVER : API_SERVER), ...apiRuns(API_SERVER)])
     for (const run of runs) {
-      const result = await runSuite(run, `${forwarder.origin}/mcp/${run.server}`, resultsDir, process.execPath)
+      const url = run.server === undefined ? fixture.url : `${forwarder.origin}/mcp/${run.server}`
+      const result = await runSuite(run, url, resultsDir, process.execPath)
       results.push(result)
       const verdict = result.exitCode === 0 ? 'clean' : 'NOT CLEAN'
-      console.log(`\n== ${run.id} (${run.version} ${run.args.join(' ')}) → /mcp/${run.server}: ${verdict}, ${(result.durationMs / 1000).toFixed(1)} s`)
+      const target = run.server === undefined ? 'fixture directly' : `Toolgate /mcp/${run.server}`
+      console.log(`\n== ${run.id} (${run.version} ${run.args.join(' ')}) → ${target}: ${verdict}, ${(result.durationMs / 1000).toFixed(1)} s`)
       // Single-scenario runs print per-check output; their one verdict line is enough here.
       const lines = run.args.includes('--scenario')
         ? result.scenarios.map(s => `${s.failed ? '✗' : '✓'} ${s.scenario}: ${s.checks.filter(c => c.status === 'SUCCESS').length} passed, ${s.checks.filter(c => c.status === 'FAILURE').length} failed`)

@@ -20,20 +20,30 @@ export interface SuiteRun {
   version: ConformanceVersion
   /** Arguments after `server --url <url>`. */
   args: string[]
-  /** Which Toolgate server the run targets (`/mcp/<server>`). */
-  server: string
+  /** Which Toolgate server the run targets (`/mcp/<server>`); undefined: the fixture itself. */
+  server: string | undefined
   expectedFailures: string
 }
 
 const expected = (name: string) => `${root}test/conformance/expected-failures/${name}.yaml`
 
+const FULL_SUITES: Array<{ name: string, version: ConformanceVersion, args: string[] }> = [
+  { name: '0.1.16-active', version: '0.1.16', args: ['--suite', 'active'] },
+  { name: '0.2.0-alpha.12-req-2025-11-25', version: '0.2.0-alpha.12', args: ['--requirements', '2025-11-25'] },
+  { name: '0.2.0-alpha.12-req-2026-07-28', version: '0.2.0-alpha.12', args: ['--requirements', '2026-07-28'] }
+]
+
+/**
+ * The fixture on its own, before anything is judged through it: every scored scenario must pass
+ * (expected-failures/fixture.yaml stays empty), so a failure in the Toolgate runs is Toolgate's.
+ */
+export function fixtureRuns (): SuiteRun[] {
+  return FULL_SUITES.map(suite => ({ id: `fixture/${suite.name}`, version: suite.version, args: suite.args, server: undefined, expectedFailures: expected('fixture') }))
+}
+
 /** The MCP fixture behind a `remote-mcp` server: the full suites. */
 export function remoteMcpRuns (server: string): SuiteRun[] {
-  return [
-    { id: 'remote-mcp/0.1.16-active', version: '0.1.16', args: ['--suite', 'active'], server, expectedFailures: expected('remote-mcp-0.1.16-active') },
-    { id: 'remote-mcp/0.2.0-alpha.12-req-2025-11-25', version: '0.2.0-alpha.12', args: ['--requirements', '2025-11-25'], server, expectedFailures: expected('remote-mcp-0.2-2025-11-25') },
-    { id: 'remote-mcp/0.2.0-alpha.12-req-2026-07-28', version: '0.2.0-alpha.12', args: ['--requirements', '2026-07-28'], server, expectedFailures: expected('remote-mcp-0.2-2026-07-28') }
-  ]
+  return FULL_SUITES.map(suite => ({ id: `remote-mcp/${suite.name}`, version: suite.version, args: suite.args, server, expectedFailures: expected(`remote-mcp-${suite.name}`) }))
 }
 
 /**
