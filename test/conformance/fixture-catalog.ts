@@ -40,7 +40,13 @@ export const COMMON_TOOLS: Json[] = [
   { name: 'test_tool_with_logging', description: 'Tests tool that emits log messages during execution', inputSchema: NO_ARGS },
   { name: 'test_tool_with_progress', description: 'Tests tool that reports progress notifications', inputSchema: NO_ARGS },
   { name: 'test_error_handling', description: 'Tests error response handling', inputSchema: NO_ARGS },
-  { name: 'json_schema_2020_12_tool', description: 'Tool with JSON Schema 2020-12 features', inputSchema: JSON_SCHEMA_2020_12_INPUT }
+  { name: 'json_schema_2020_12_tool', description: 'Tool with JSON Schema 2020-12 features', inputSchema: JSON_SCHEMA_2020_12_INPUT },
+  {
+    // SEP-2243 (2026-07-28): 2026 clients mirror `region` into Mcp-Param-Region; servers check it.
+    name: 'test_custom_header_echo',
+    description: 'Echoes a region argument that clients mirror into the Mcp-Param-Region header',
+    inputSchema: { type: 'object', properties: { region: { type: 'string', 'x-mcp-header': 'Region' } }, required: ['region'] }
+  }
 ]
 
 /** Tools whose results do not depend on the era or the client: the result, or undefined. */
@@ -65,6 +71,8 @@ export function staticToolResult (name: string, args: Json): Json | undefined {
     case 'test_error_handling':
       // A tool execution error is a result with isError, not a JSON-RPC error (spec: tools, error handling).
       return { isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] }
+    case 'test_custom_header_echo':
+      return { content: [{ type: 'text', text: `region=${String(args.region)}` }] }
     case 'json_schema_2020_12_tool':
       return { content: [{ type: 'text', text: `JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}` }] }
     default:

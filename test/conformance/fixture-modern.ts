@@ -48,11 +48,6 @@ const MODERN_TOOLS: Json[] = [
   { name: 'test_missing_capability', description: 'Needs the client sampling capability; -32021 without it', inputSchema: NO_ARGS },
   { name: 'test_streaming_elicitation', description: 'Asks for input through an input_required result, never a request on the stream', inputSchema: NO_ARGS },
   { name: 'test_logging_tool', description: 'Logs only when the request sets a log level', inputSchema: NO_ARGS },
-  {
-    name: 'test_custom_header_echo',
-    description: 'Echoes a region argument that clients mirror into the Mcp-Param-Region header (SEP-2243)',
-    inputSchema: { type: 'object', properties: { region: { type: 'string', 'x-mcp-header': 'Region' } }, required: ['region'] }
-  },
   { name: 'test_trigger_tool_change', description: 'Announces a tool list change to open subscriptions', inputSchema: NO_ARGS },
   { name: 'test_trigger_prompt_change', description: 'Announces a prompt list change to open subscriptions', inputSchema: NO_ARGS }
 ]
@@ -252,8 +247,6 @@ export function modernFixture (changes: EventEmitter<{ change: [ListKind] }>): M
       case 'test_logging_tool':
         log(exchange, 'info', 'test_logging_tool ran')
         return text('logged only if asked')
-      case 'test_custom_header_echo':
-        return text(`region=${String(args.region)}`)
       case 'test_trigger_tool_change':
         changes.emit('change', 'tools')
         return text('tools/list_changed announced')
