@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { RemoteMcpConnectionSpec, StdioConnectionSpec, UpstreamConnectionSpec } from '../tools/compiled.ts'
+import { createPooledFetch, type PooledFetch } from './pooled-fetch.ts'
 import { createStdioTransport } from './stdio-transport.ts'
 import type { ListKind } from './types.ts'
 
@@ -28,6 +29,8 @@ export interface ConnectOptions {
 export interface UpstreamClient {
   client: Client
   transport: TransportUsed
+  /** Closes the client and whatever its transport holds (connection pool, child process). */
+  close (): Promise<void>
 }
 
 function newClient (options: ConnectOptions): Client {
@@ -51,8 +54,8 @@ async function connectOver (transport: Transport, options: ConnectOptions, timeo
   return client
 }
 
-function streamableHttp (spec: RemoteMcpConnectionSpec): Transport {
-  return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } })
+function streamableHttp (spec: RemoteMcpConnectionSpec, pooled: PooledFetch): Transport {
+  return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers }, fetch: pooled.fetch })
 }
 
 function legacySse (spec: RemoteMcpConnectionSpec): Transport {
@@ -64,14 +67,30 @@ function isOldServer (err: unknown): boolean {
   return err instanceof StreamableHTTPError && err.code !== undefined && err.code >= 400 && err.code < 500
 }
 
+function closing (client: Client, release?: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    await client.close().catch(() => {})
+    await release?.()
+  }
+}
+
+async function connectLegacySse (spec: RemoteMcpConnectionSpec, options: ConnectOptions): Promise<UpstreamClient> {
+  // Legacy HTTP+SSE keeps the global fetch: its event stream goes through the eventsource package.
+  const client = await connectOver(legacySse(spec), options, spec.timeoutMs)
+  return { client, transport: 'sse', close: closing(client) }
+}
+
 async function connectRemote (spec: RemoteMcpConnectionSpec, options: ConnectOptions): Promise<UpstreamClient> {
-  if (spec.transport === 'sse') return { client: await connectOver(legacySse(spec), options, spec.timeoutMs), transport: 'sse' }
+  if (spec.transport === 'sse') return await connectLegacySse(spec, options)
+  const pooled = createPooledFetch(new URL(spec.url).origin)
   try {
-    return { client: await connectOver(streamableHttp(spec), options, spec.timeoutMs), transport: 'streamable-http' }
+    const client = await connectOver(streamableHttp(spec, pooled), options, spec.timeoutMs)
+    return { client, transport: 'streamable-http', close: closing(client, pooled.close) }
   } catch (err) {
+    await pooled.close()
     if (spec.transport !== 'auto' || !isOldServer(err)) throw err
     options.logger.debug({ server: options.serverName, status: (err as StreamableHTTPError).code }, 'upstream refused Streamable HTTP; trying HTTP+SSE')
-    return { client: await connectOver(legacySse(spec), options, spec.timeoutMs), transport: 'sse' }
+    return await connectLegacySse(spec, options)
   }
 }
 
@@ -80,7 +99,8 @@ async function connectStdio (spec: StdioConnectionSpec, options: ConnectOptions)
     { command: spec.command, args: spec.args, env: spec.env, ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}) },
     { logger: options.logger, redact: spec.redact, serverName: options.serverName }
   )
-  return { client: await connectOver(transport, options, spec.timeoutMs), transport: 'stdio' }
+  const client = await connectOver(transport, options, spec.timeoutMs)
+  return { client, transport: 'stdio', close: closing(client) }
 }
 
 /** Connects and initializes; rejects with the transport's or the upstream's error. */

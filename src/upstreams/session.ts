@@ -59,7 +59,7 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
   #logger: Logger
   #backoff: BackoffPolicy
   #now: () => number
-  #current: { client: Client, since: number, transport: TransportUsed } | undefined
+  #current: { client: Client, since: number, transport: TransportUsed, close: () => Promise<void> } | undefined
   #probing = false
   #connecting: Promise<Client> | undefined
   #retryTimer: NodeJS.Timeout | undefined
@@ -137,7 +137,7 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
     this.#current = undefined
     if (current) {
       current.client.onclose = undefined
-      await current.client.close().catch(() => {})
+      await current.close()
     }
     this.#setStatus('stopped')
   }
@@ -168,12 +168,12 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
       }
       const { client, transport } = opened
       if (this.#closed) {
-        await client.close().catch(() => {})
+        await opened.close()
         throw new RpcError(SERVER_ERROR, `Upstream MCP server of "${this.serverName}" is stopped`)
       }
       const offered = client.getServerCapabilities() ?? {}
       this.#capabilities = { tools: offered.tools !== undefined, resources: offered.resources !== undefined, prompts: offered.prompts !== undefined }
-      this.#current = { client, since: this.#now(), transport }
+      this.#current = { client, since: this.#now(), transport, close: opened.close }
       client.onclose = () => this.#lost(client, new Error('session closed'))
       client.onerror = err => this.#transportError(client, err)
       const replaced = this.#everConnected
@@ -222,10 +222,11 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
   #lost (client: Client, err: unknown): void {
     if (this.#current?.client !== client || this.#closed) return
     const lived = this.#now() - this.#current.since
+    const close = this.#current.close
     this.#current = undefined
     client.onclose = undefined
     client.onerror = undefined
-    client.close().catch(() => {})
+    close().catch(() => {})
     if (lived < STABLE_MS && this.#failures > 0) {
       // It keeps dying right after starting: back off instead of restarting in a loop.
       this.#failed(err, 'session lost soon after it started')
