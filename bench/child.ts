@@ -1,30 +1,32 @@
 // A benchmark component in its own process: `node --no-node-snapshot bench/child.ts <role> '<json>'`
-// with role upstream | proxy | gateway. Started by bench/run.ts over IPC (fork), never by hand:
+// with role upstream | mcp-upstream | proxy | gateway. Started by bench/run.ts over IPC (fork), never by hand:
 // it reports { type: 'ready', info } once listening, answers { type: 'cpu' } with its CPU time,
 // and on { type: 'stop' } closes and exits normally (so --cpu-prof can write its profile).
-import { startBareProxy, startBenchGateway, startUpstream, type Started } from './components.ts'
+import { startBareProxy, startBenchGateway, startMcpUpstream, startUpstream, type Started } from './components.ts'
 
-export type ChildRole = 'upstream' | 'proxy' | 'gateway'
+export type ChildRole = 'upstream' | 'mcp-upstream' | 'proxy' | 'gateway'
 
 export type ChildRequest = { type: 'cpu', id: number } | { type: 'stop', id: number }
 export type ChildMessage =
   | { type: 'ready', info: { url: string, apiKey?: string, sessionId?: string } }
   | { type: 'failed', message: string }
-  | { type: 'cpu', id: number, user: number, system: number, rss: number, now: number }
+  | { type: 'cpu', id: number, user: number, system: number, rss: number, now: number, initializes?: number }
   | { type: 'stopped', id: number }
 
 function reply (message: ChildMessage): void {
   process.send!(message)
 }
 
-async function start (role: ChildRole, options: Record<string, string>): Promise<Started & { apiKey?: string, sessionId?: string }> {
+async function start (role: ChildRole, options: Record<string, string>): Promise<Started & { apiKey?: string, sessionId?: string, initializes?: () => number }> {
   switch (role) {
     case 'upstream': return await startUpstream()
+    case 'mcp-upstream': return await startMcpUpstream()
     case 'proxy': return await startBareProxy(options.upstreamUrl!)
     case 'gateway': return await startBenchGateway({
       databaseUrl: options.databaseUrl!,
       upstreamUrl: options.upstreamUrl!,
-      logLevel: options.logLevel ?? 'warn'
+      logLevel: options.logLevel ?? 'warn',
+      ...(options.mcpUpstreamUrl ? { mcpUpstreamUrl: options.mcpUpstreamUrl } : {})
     })
   }
 }
@@ -63,7 +65,10 @@ process.on('message', (message: ChildRequest) => {
   if (message.type === 'cpu') {
     const usage = process.cpuUsage()
     // now: CLOCK_MONOTONIC µs, the clock of --cpu-prof sample timestamps (for the profile window).
-    reply({ type: 'cpu', id: message.id, user: usage.user, system: usage.system, rss: process.memoryUsage.rss(), now: Number(process.hrtime.bigint() / 1000n) })
+    reply({
+      type: 'cpu', id: message.id, user: usage.user, system: usage.system, rss: process.memoryUsage.rss(), now: Number(process.hrtime.bigint() / 1000n),
+      ...(started.initializes ? { initializes: started.initializes() } : {})
+    })
   } else if (message.type === 'stop') {
     void stop(message.id)
   }

@@ -11,6 +11,7 @@ import { loadSettings } from '../src/config/settings.ts'
 import { KeyRing } from '../src/crypto/keyring.ts'
 import { startGateway } from '../src/runtime.ts'
 import { createLogger } from '../src/telemetry/logger.ts'
+import { startFixtureServer } from '../test/fixtures/mcp-fixture-server.ts'
 import { startMockUpstream } from '../test/fixtures/mock-upstream.ts'
 
 /** The mock upstream's `/status/200?pad=N` answers 200 with `{"error":"status 200","detail":"x…x"}`, 34 + N bytes. */
@@ -28,6 +29,11 @@ export interface Started {
   close (): Promise<void>
 }
 
+export interface StartedMcpUpstream extends Started {
+  /** initialize requests the upstream has received so far (one per upstream session). */
+  initializes (): number
+}
+
 export interface StartedGateway extends Started {
   apiKey: string
   sessionId: string
@@ -40,6 +46,41 @@ export async function startUpstream (): Promise<Started> {
   // record: false — the fixture would otherwise keep every request in memory.
   const upstream = await startMockUpstream({ record: false })
   return { url: upstream.url, close: () => upstream.close() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a') the upstream MCP server for the remote-mcp row: the test fixture (SDK 1.x server,
+// Streamable HTTP, stateful sessions, JSON responses), tool `pad` answering a 500-byte text.
+
+export const MCP_PAD_BYTES = UPSTREAM_BODY_BYTES
+export const REMOTE_MCP_SERVER = 'bench-mcp'
+export const MCP_TOOL_NAME = 'pad'
+
+export async function startMcpUpstream (): Promise<StartedMcpUpstream> {
+  const fixture = await startFixtureServer({ record: false, jsonResponse: true })
+  return { url: fixture.url, initializes: () => fixture.initializes, close: () => fixture.close() }
+}
+
+export function mcpToolsCallBody (id = 1): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: MCP_TOOL_NAME, arguments: { bytes: MCP_PAD_BYTES } } })
+}
+
+/** Opens an MCP session (initialize + initialized) at `url` with extra headers; returns its id. */
+export async function openMcpSession (url: string, headers: Record<string, string> = {}): Promise<string> {
+  const post = (extra: Record<string, string>, body: unknown) => fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers, ...extra },
+    body: JSON.stringify(body)
+  })
+  const init = await expectOk(await post({}, {
+    jsonrpc: '2.0', id: 0, method: 'initialize',
+    params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench', version: '1.0.0' } }
+  }), 'initialize')
+  const sessionId = init.headers.get('mcp-session-id')
+  if (!sessionId) throw new Error(`initialize at ${url} returned no Mcp-Session-Id`)
+  await init.text()
+  await (await post({ 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION }, { jsonrpc: '2.0', method: 'notifications/initialized' })).text()
+  return sessionId
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +170,8 @@ export function mcpHeaders (gateway: { apiKey: string, sessionId: string }): Rec
 export interface GatewayOptions {
   databaseUrl: string
   upstreamUrl: string
+  /** When set, the gateway serves a remote-mcp server in front of this MCP endpoint instead of the HTTP API. */
+  mcpUpstreamUrl?: string
   /** pino level: 'warn' is quiet (no request lines), 'info' writes one line per request. */
   logLevel: string
   /** Where the log lines go; /dev/null by default. */
@@ -162,11 +205,16 @@ export async function startBenchGateway (options: GatewayOptions): Promise<Start
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify(body)
     })
-    await expectOk(await admin('PUT', '/config', benchConfig(options.upstreamUrl)), 'applying the bench config')
-    const created = await expectOk(await admin('POST', '/api-keys', { endUser: 'bench', servers: [MCP_SERVER] }), 'creating an API key')
+    const remote = options.mcpUpstreamUrl !== undefined
+    const serverName = remote ? REMOTE_MCP_SERVER : MCP_SERVER
+    const config = remote
+      ? { servers: [{ name: REMOTE_MCP_SERVER, kind: 'remote-mcp', url: options.mcpUpstreamUrl, transport: 'streamable-http' }] }
+      : benchConfig(options.upstreamUrl)
+    await expectOk(await admin('PUT', '/config', config), 'applying the bench config')
+    const created = await expectOk(await admin('POST', '/api-keys', { endUser: 'bench', servers: [serverName] }), 'creating an API key')
     const apiKey = ((await created.json()) as { key: string }).key
 
-    const mcp = (headers: Record<string, string>, body: unknown) => fetch(`${gateway.url}/mcp/${MCP_SERVER}`, {
+    const mcp = (headers: Record<string, string>, body: unknown) => fetch(`${gateway.url}/mcp/${serverName}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
       body: JSON.stringify(body)
@@ -182,10 +230,10 @@ export async function startBenchGateway (options: GatewayOptions): Promise<Start
     await (await mcp(session, { jsonrpc: '2.0', method: 'notifications/initialized' })).text()
 
     // One checked call: the bench must measure successful tool calls, not fast errors.
-    const probe = await expectOk(await mcp(session, JSON.parse(toolsCallBody(0))), 'the probe tools/call')
+    const probe = await expectOk(await mcp(session, JSON.parse(remote ? mcpToolsCallBody(0) : toolsCallBody(0))), 'the probe tools/call')
     const answer = (await probe.json()) as { result?: { isError?: boolean, content?: Array<{ text?: string }> } }
     const text = answer.result?.content?.[0]?.text
-    if (answer.result?.isError || text === undefined || Buffer.byteLength(text) !== UPSTREAM_BODY_BYTES) {
+    if (answer.result?.isError || text === undefined || Buffer.byteLength(text) !== (remote ? MCP_PAD_BYTES : UPSTREAM_BODY_BYTES)) {
       throw new Error(`the probe tools/call did not return the upstream body: ${JSON.stringify(answer).slice(0, 300)}`)
     }
 

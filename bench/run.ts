@@ -7,7 +7,7 @@
 //   npm run bench -- --layout single   everything in one process (the default gives each part its own)
 //   other options: --rounds N --duration MS --warmup MS --prime MS --max-requests N
 //                  --concurrency 1,32 --json FILE --profile-seconds S --profile-dir DIR --top N
-//                  --targets direct,proxy,toolgate,toolgate+log
+//                  --targets direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp
 //                  --compare DIR: also run the gateway of another checkout (with this bench/ copied in)
 //                                 as target `candidate`, interleaved with the rest (A/B of a change);
 //                                 --compare-log-level info compares it with toolgate+log instead
@@ -16,6 +16,9 @@
 // Targets: direct (the mock upstream itself), proxy (node:http + undici Pool, one hop, no MCP),
 // toolgate (tools/call over Streamable HTTP, request log at warn: no line per request) and
 // toolgate+log (the same at info: one pino line per request to /dev/null, as in production).
+// The remote-mcp row: mcp-direct (tools/call straight to an upstream MCP server, over its own
+// session) and toolgate-mcp (the same call through a Toolgate remote-mcp server in front of it),
+// plus the count of upstream initialize calls after warm-up (split layout only).
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -25,7 +28,8 @@ import { parseArgs } from 'node:util'
 import { freshDatabase, stopTestCluster } from '../test/helpers/database.ts'
 import type { ChildMessage, ChildRole } from './child.ts'
 import {
-  MCP_SERVER, UPSTREAM_BODY_BYTES, UPSTREAM_PATH, mcpHeaders, startBareProxy, startBenchGateway, startUpstream, toolsCallBody
+  MCP_SERVER, PROTOCOL_VERSION, REMOTE_MCP_SERVER, UPSTREAM_BODY_BYTES, UPSTREAM_PATH, mcpHeaders, mcpToolsCallBody, openMcpSession,
+  startBareProxy, startBenchGateway, startUpstream, toolsCallBody
 } from './components.ts'
 import { LoadClient, type RequestSpec, type RoundResult } from './load.ts'
 import { summarizeProfile, type CpuProfile } from './profile-summary.ts'
@@ -56,7 +60,7 @@ const { values: flags } = parseArgs({
     'quiet-threshold': { type: 'string', default: '0.25' },
     'max-other-load': { type: 'string', default: '0.3' },
     retries: { type: 'string' },
-    targets: { type: 'string', default: 'direct,proxy,toolgate,toolgate+log' },
+    targets: { type: 'string', default: 'direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp' },
     compare: { type: 'string' },
     'compare-log-level': { type: 'string', default: 'warn' }
   }
@@ -92,7 +96,7 @@ const options = {
   compare: flags.compare ? resolve(flags.compare) : undefined
 }
 for (const target of options.targets) {
-  if (!['direct', 'proxy', 'toolgate', 'toolgate+log', 'candidate'].includes(target)) throw new Error(`--targets: unknown target "${target}"`)
+  if (!['direct', 'proxy', 'toolgate', 'toolgate+log', 'candidate', 'mcp-direct', 'toolgate-mcp'].includes(target)) throw new Error(`--targets: unknown target "${target}"`)
 }
 if (options.layout !== 'split' && options.layout !== 'single') throw new Error(`--layout: split or single, got "${options.layout}"`)
 if (options.compare && options.layout !== 'split') throw new Error('--compare runs the candidate gateway in its own process: use the split layout')
@@ -153,7 +157,7 @@ function machineInfo (): Record<string, string | number> {
 // ---------------------------------------------------------------------------------------------
 // processes
 
-interface CpuSample { user: number, system: number, now: number }
+interface CpuSample { user: number, system: number, now: number, initializes?: number }
 
 interface Proc {
   name: string
@@ -269,7 +273,7 @@ class ChildProc implements Proc {
   async cpu (): Promise<CpuSample> {
     const message = await this.ask('cpu')
     if (message.type !== 'cpu') throw new Error(`${this.name}: unexpected answer ${message.type}`)
-    return { user: message.user, system: message.system, now: message.now }
+    return { user: message.user, system: message.system, now: message.now, ...(message.initializes !== undefined ? { initializes: message.initializes } : {}) }
   }
 
   async stop (): Promise<void> {
@@ -295,7 +299,7 @@ function inProcess (name: string, close: () => Promise<void>): Proc {
 // targets
 
 /** `candidate` is the gateway of another checkout (--compare DIR), for A/B runs of a change. */
-type TargetKey = 'direct' | 'proxy' | 'toolgate' | 'toolgate+log' | 'candidate'
+type TargetKey = 'direct' | 'proxy' | 'toolgate' | 'toolgate+log' | 'candidate' | 'mcp-direct' | 'toolgate-mcp'
 
 interface Target {
   key: TargetKey
@@ -330,16 +334,35 @@ function toolgateSpec (gateway: { apiKey: string, sessionId: string }): RequestS
   }
 }
 
+function mcpDirectSpec (sessionId: string): RequestSpec {
+  return {
+    method: 'POST',
+    path: new URL(MCP_UPSTREAM_PATH, 'http://x').pathname,
+    headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: mcpToolsCallBody(),
+    check: (status, text) => status !== 200 || !text.includes('"result":{') || text.includes('"isError":true') ? `not a successful tool result: ${status} ${text.slice(0, 200)}` : undefined
+  }
+}
+
+function toolgateMcpSpec (gateway: { apiKey: string, sessionId: string }): RequestSpec {
+  return { ...toolgateSpec(gateway), path: `/mcp/${REMOTE_MCP_SERVER}`, body: mcpToolsCallBody() }
+}
+
+const MCP_UPSTREAM_PATH = '/mcp'
+
 interface Setup {
   targets: Target[]
   procs: Proc[]
+  /** The upstream MCP server of the remote-mcp row (counts its initialize calls). */
+  mcpUpstream?: Proc
 }
 
 async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: string) => string[] = () => [], only?: TargetKey[]): Promise<Setup> {
   const want = (key: TargetKey) => !only || only.includes(key)
   const procs: Proc[] = []
   const targets: Target[] = []
-  const databases = await Promise.all([freshDatabase(), freshDatabase(), freshDatabase()])
+  const databases = await Promise.all([freshDatabase(), freshDatabase(), freshDatabase(), freshDatabase()])
+  let mcpUpstream: Proc | undefined
   if (layout === 'split') {
     const upstream = await ChildProc.start('upstream', 'upstream', {})
     procs.push(upstream)
@@ -364,6 +387,22 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
       const info = { apiKey: child.info.apiKey!, sessionId: child.info.sessionId! }
       targets.push({ key, title: titles[key], client: new LoadClient(child.info.url, toolgateSpec(info), MAX_CONNECTIONS), server: child, upstream })
     }
+    if (want('mcp-direct') || want('toolgate-mcp')) {
+      const mcpChild = await ChildProc.start('mcp-upstream', 'mcp-upstream', {})
+      procs.push(mcpChild)
+      mcpUpstream = mcpChild
+      const mcpUrl = mcpChild.info.url
+      if (want('mcp-direct')) {
+        const sessionId = await openMcpSession(mcpUrl)
+        targets.push({ key: 'mcp-direct', title: 'upstream MCP server directly', client: new LoadClient(new URL(mcpUrl).origin, mcpDirectSpec(sessionId), MAX_CONNECTIONS), server: mcpChild })
+      }
+      if (want('toolgate-mcp')) {
+        const child = await ChildProc.start('toolgate-mcp', 'gateway', { upstreamUrl, mcpUpstreamUrl: mcpUrl, databaseUrl: databases[3]!, logLevel: 'warn' }, gatewayExecArgv('mcp'))
+        procs.push(child)
+        const info = { apiKey: child.info.apiKey!, sessionId: child.info.sessionId! }
+        targets.push({ key: 'toolgate-mcp', title: 'Toolgate remote-mcp tools/call', client: new LoadClient(child.info.url, toolgateMcpSpec(info), MAX_CONNECTIONS), server: child, upstream: mcpChild })
+      }
+    }
   } else {
     const upstream = await startUpstream()
     const upstreamProc = inProcess('upstream', upstream.close)
@@ -383,8 +422,9 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
     )
     for (const target of targets) if (!want(target.key)) await target.client.close()
     targets.splice(0, targets.length, ...targets.filter(target => want(target.key)))
+    if (want('mcp-direct') || want('toolgate-mcp')) console.log('  (the remote-mcp targets run in the split layout only; skipped)')
   }
-  return { targets, procs }
+  return { targets, procs, ...(mcpUpstream ? { mcpUpstream } : {}) }
 }
 
 async function tearDown (setup: Setup | undefined): Promise<void> {
@@ -538,6 +578,8 @@ async function benchmark (): Promise<number> {
       }
     }
     process.stdout.write('\n')
+    // Upstream sessions are made at set-up (and by warm-up if pooling were broken): from here on, none.
+    const initializesAfterWarmup = setup.mcpUpstream ? (await setup.mcpUpstream.cpu()).initializes : undefined
 
     const measured = new Map<string, Measured[]>()
     for (let round = 0; round < options.rounds; round++) {
@@ -618,6 +660,31 @@ async function benchmark (): Promise<number> {
       console.log(`  candidate / ${baseline} at c=${c}: req/s ${(candidate.rps / base.rps).toFixed(2)}×, p50 ${(candidate.p50 / base.p50).toFixed(2)}×, ` +
         `gateway CPU per request ${us(candidate.serverUs)} vs ${us(base.serverUs)} µs`)
     }
+    const mcpRatios: { throughputC32?: number, p50C1?: number, upstreamInitializesAfterWarmup?: number } = {}
+    const mcp32 = row('toolgate-mcp', 32)
+    const mcpDirect32 = row('mcp-direct', 32)
+    const mcp1 = row('toolgate-mcp', 1)
+    const mcpDirect1 = row('mcp-direct', 1)
+    if (setup.mcpUpstream && initializesAfterWarmup !== undefined) {
+      mcpRatios.upstreamInitializesAfterWarmup = ((await setup.mcpUpstream.cpu()).initializes ?? 0) - initializesAfterWarmup
+    }
+    if ((mcp32 && mcpDirect32) || (mcp1 && mcpDirect1)) {
+      console.log('')
+      console.log('remote-mcp: Toolgate / the upstream MCP server called directly (target: throughput at c=32 ≥ 0.50, no upstream initialize after warm-up):')
+      const parts: string[] = []
+      if (mcp32 && mcpDirect32) {
+        mcpRatios.throughputC32 = mcp32.rps / mcpDirect32.rps
+        parts.push(`throughput c=32 ${mcpRatios.throughputC32.toFixed(3)} (${mcpRatios.throughputC32 >= 0.5 ? 'met' : 'NOT met'})`)
+      }
+      if (mcp1 && mcpDirect1) {
+        mcpRatios.p50C1 = mcp1.p50 / mcpDirect1.p50
+        parts.push(`p50 c=1 ${mcpRatios.p50C1.toFixed(3)}× (+${formatMs(mcp1.p50 - mcpDirect1.p50)} ms)`)
+      }
+      if (mcpRatios.upstreamInitializesAfterWarmup !== undefined) {
+        parts.push(`upstream initialize calls after warm-up: ${mcpRatios.upstreamInitializesAfterWarmup} (${mcpRatios.upstreamInitializesAfterWarmup === 0 ? 'met' : 'NOT met'})`)
+      }
+      console.log(`  toolgate-mcp  ${parts.join(' · ')}`)
+    }
     const px1 = row('proxy', 1)
     const d1 = row('direct', 1)
     const px32 = row('proxy', 32)
@@ -643,7 +710,7 @@ async function benchmark (): Promise<number> {
       for (const [key, list] of measured) for (const r of list) if (r.firstError) console.log(`  ${key} round ${r.round + 1}: ${r.firstError}`)
     }
     if (flags.json) {
-      writeFileSync(flags.json, JSON.stringify({ machine, options, rows, ratios, rounds: Object.fromEntries(measured) }, null, 2) + '\n')
+      writeFileSync(flags.json, JSON.stringify({ machine, options, rows, ratios, remoteMcp: mcpRatios, rounds: Object.fromEntries(measured) }, null, 2) + '\n')
       console.log(`\nresults written to ${flags.json}`)
     }
     return errors > 0 ? 1 : 0
