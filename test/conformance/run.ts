@@ -13,7 +13,7 @@
 // Options: --only <text>     runs whose id contains <text> (repeatable)
 //          --results <dir>   where result directories and logs go (default: a new temp dir)
 //          --json <file>     also write every scenario's checks as JSON (FAILURES-REPORT input)
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -101,24 +101,39 @@ async function main (): Promise<number> {
   let failed = setupFailures + reasonProblems.length
   let expected = 0
   let notScored = 0
+  // Per target (fixture / remote-mcp / api): scored scenarios passing out of those run.
+  const byTarget = new Map<string, { passed: number, scored: number }>()
   for (const result of results) {
     const listed = await readExpectedFailures(result.run.expectedFailures)
     const unscored = await notScoredScenarios(result.run)
     records.push({ id: result.run.id, exitCode: result.exitCode, notScored: [...unscored], scenarios: result.scenarios })
+    const target = result.run.id.split('/')[0]!
+    const tally = byTarget.get(target) ?? { passed: 0, scored: 0 }
+    byTarget.set(target, tally)
     let unexpected = 0
     for (const scenario of result.scenarios) {
-      if (unscored.has(scenario.scenario)) notScored++
-      else if (!scenario.failed) passed++
-      else if (isExpected(scenario, listed)) expected++
+      if (unscored.has(scenario.scenario)) {
+        notScored++
+        continue
+      }
+      tally.scored++
+      if (!scenario.failed) {
+        passed++
+        tally.passed++
+      } else if (isExpected(scenario, listed)) expected++
       else unexpected++
     }
     // A non-zero exit with nothing unexpected is a stale baseline entry or a CLI error: count it.
     failed += unexpected > 0 ? unexpected : (result.exitCode === 0 ? 0 : 1)
   }
+  console.log('')
+  for (const [target, tally] of byTarget) console.log(`${target}: ${tally.passed}/${tally.scored} scored scenarios pass`)
+  // A clean run leaves nothing behind unless asked to; a failing one keeps its logs.
+  if (failed === 0 && options.results === undefined) await rm(resultsDir, { recursive: true, force: true })
   if (options.json) await writeFile(options.json, JSON.stringify(records, null, 2))
   // Not-scored scenarios (extensions, pending) still run and show in the summaries above.
   const extra = [expected > 0 ? `${expected} expected failures` : '', notScored > 0 ? `${notScored} not scored` : ''].filter(Boolean)
-  console.log(`\nconformance: ${passed} passed, ${failed} failed${extra.map(e => `, ${e}`).join('')}`)
+  console.log(`conformance: ${passed} passed, ${failed} failed${extra.map(e => `, ${e}`).join('')}`)
   return failed === 0 ? 0 : 1
 }
 
