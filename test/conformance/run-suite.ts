@@ -32,6 +32,8 @@ export interface SuiteResult {
   durationMs: number
 }
 
+/** A whole suite normally takes under 10 s; this bounds a hung one. */
+const RUN_TIMEOUT_MS = 240_000
 const ANSI = /\x1b\[[0-9;]*m/g // eslint-disable-line no-control-regex
 // Result directories are `server-<scenario>-<ISO time with : and . as ->`.
 const RESULT_DIR = /^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/
@@ -72,10 +74,17 @@ export async function runSuite (run: SuiteRun, url: string, resultsDir: string, 
   let output = ''
   const exitCode = await new Promise<number>((resolve, reject) => {
     const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } })
+    // 0.1.16 has no per-scenario timeout for servers: a gateway that never answers must not hang CI.
+    const watchdog = setTimeout(() => {
+      const note = `\nconformance runner: ${run.id} exceeded ${RUN_TIMEOUT_MS / 1000} s, stopped\n`
+      output += note
+      log.write(note)
+      child.kill('SIGKILL')
+    }, RUN_TIMEOUT_MS)
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); log.write(chunk) })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); log.write(chunk) })
-    child.once('error', reject)
-    child.once('close', code => resolve(code ?? 1))
+    child.once('error', err => { clearTimeout(watchdog); reject(err) })
+    child.once('close', code => { clearTimeout(watchdog); resolve(code ?? 1) })
   })
   await new Promise<void>(resolve => log.end(() => resolve()))
   return {
