@@ -1,5 +1,5 @@
 // Opens one MCP session with an upstream server: an SDK Client over the transport the spec names,
-// initialized, with list_changed notifications routed to `onListChanged`.
+// initialized, with list_changed and resources/updated notifications routed to the callbacks.
 //
 // remote-mcp `auto` follows the spec's backwards-compatibility rule (2025-03-26, "Transports"):
 // POST the initialize request to the URL (Streamable HTTP); if that fails with an HTTP 4xx, the
@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { RemoteMcpConnectionSpec, StdioConnectionSpec, UpstreamConnectionSpec } from '../tools/compiled.ts'
 import { createPooledFetch, type PooledFetch } from './pooled-fetch.ts'
 import { createStdioTransport } from './stdio-transport.ts'
@@ -24,6 +24,7 @@ export interface ConnectOptions {
   /** How Toolgate introduces itself upstream. */
   clientInfo: { name: string, version: string }
   onListChanged: (kind: ListKind) => void
+  onResourceUpdated: (uri: string) => void
 }
 
 export interface UpstreamClient {
@@ -40,6 +41,7 @@ function newClient (options: ConnectOptions): Client {
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => options.onListChanged('tools'))
   client.setNotificationHandler(ResourceListChangedNotificationSchema, () => options.onListChanged('resources'))
   client.setNotificationHandler(PromptListChangedNotificationSchema, () => options.onListChanged('prompts'))
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, notification => options.onResourceUpdated(notification.params.uri))
   return client
 }
 

@@ -3,7 +3,8 @@
 //   new server → connect; changed connection spec → new session (the old one closes once its
 //   calls are done); only the name rules changed → same session, lists re-announced;
 //   server gone → close.
-// It re-emits each upstream's listChanged with the server name (the UpstreamDirectory contract).
+// It re-emits each upstream's listChanged and resourceUpdated with the server name (the
+// UpstreamDirectory contract).
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { CompiledConfig, CompiledServer, UpstreamConnectionSpec } from '../tools/compiled.ts'
@@ -32,7 +33,7 @@ interface Entry {
   rulesKey: string
 }
 
-export class UpstreamManager extends EventEmitter<{ listChanged: [serverName: string, kind: ListKind] }> implements UpstreamDirectory {
+export class UpstreamManager extends EventEmitter<{ listChanged: [serverName: string, kind: ListKind], resourceUpdated: [serverName: string, uri: string] }> implements UpstreamDirectory {
   readonly #options: UpstreamManagerOptions
   readonly #entries = new Map<string, Entry>()
   readonly #retiring = new Set<Promise<void>>()
@@ -103,6 +104,9 @@ export class UpstreamManager extends EventEmitter<{ listChanged: [serverName: st
     const upstream = new SessionUpstream(session, compileNameRules(server.upstream!.names))
     upstream.on('listChanged', listKind => {
       if (this.#entries.get(server.name)?.upstream === upstream) this.emit('listChanged', server.name, listKind)
+    })
+    upstream.on('resourceUpdated', uri => {
+      if (this.#entries.get(server.name)?.upstream === upstream) this.emit('resourceUpdated', server.name, uri)
     })
     session.on('status', () => {
       // A replaced session's last words ("stopped") must not overwrite its successor's status.

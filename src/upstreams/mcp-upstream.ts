@@ -8,7 +8,7 @@ import { INVALID_PARAMS, RpcError } from '../mcp/jsonrpc.ts'
 import { toRpcError } from './errors.ts'
 import type { NameRules } from './name-rules.ts'
 import type { UpstreamSession } from './session.ts'
-import type { ListKind, McpUpstream, UpstreamCallOptions, UpstreamStatus } from './types.ts'
+import type { ListKind, McpUpstream, McpUpstreamEvents, UpstreamCallOptions, UpstreamCapabilities, UpstreamStatus } from './types.ts'
 
 type Item = Record<string, unknown>
 
@@ -24,22 +24,28 @@ type CachedList = keyof typeof LISTS
 /** Pages followed before a list is cut short (a cursor loop upstream must not hang a call). */
 const MAX_PAGES = 100
 
-export class SessionUpstream extends EventEmitter<{ listChanged: [ListKind] }> implements McpUpstream {
+export class SessionUpstream extends EventEmitter<McpUpstreamEvents> implements McpUpstream {
   readonly #session: UpstreamSession
   #rules: NameRules
   readonly #cache = new Map<CachedList, { generation: number, items: Promise<Item[]> }>()
   readonly #generation: Record<CachedList, number> = { tools: 0, resources: 0, resourceTemplates: 0, prompts: 0 }
   readonly #inFlight = new Set<Promise<unknown>>()
+  /** Resource URIs subscribed upstream, with how many client subscriptions hold each. */
+  readonly #subscriptions = new Map<string, number>()
 
   constructor (session: UpstreamSession, rules: NameRules) {
     super()
     this.#session = session
     this.#rules = rules
     session.on('listChanged', kind => this.#changed(kind))
+    session.on('resourceUpdated', uri => { if (this.#subscriptions.has(uri)) this.emit('resourceUpdated', uri) })
     session.on('connected', replaced => {
       if (!replaced) return
-      // A new session may see other lists than the lost one did.
+      // A new session may see other lists than the lost one did, and holds no subscription yet.
       for (const kind of ['tools', 'resources', 'prompts'] as const) this.#changed(kind)
+      for (const uri of this.#subscriptions.keys()) {
+        this.#request('resources/subscribe', { uri }, {}).catch(() => {}) // a failure leaves it unsubscribed until the client asks again
+      }
     })
   }
 
@@ -62,11 +68,11 @@ export class SessionUpstream extends EventEmitter<{ listChanged: [ListKind] }> i
     this.emit('listChanged', 'prompts')
   }
 
-  async capabilities (): Promise<{ tools: boolean, resources: boolean, prompts: boolean }> {
+  async capabilities (): Promise<UpstreamCapabilities> {
     const known = this.#session.capabilities
     if (known) return known
     await this.#session.client().catch(err => { throw toRpcError(err, this.serverName) })
-    return this.#session.capabilities ?? { tools: false, resources: false, prompts: false }
+    return this.#session.capabilities ?? { tools: false, resources: false, prompts: false, completions: false, resourceSubscribe: false }
   }
 
   async listTools (): Promise<Item[]> {
@@ -100,7 +106,46 @@ export class SessionUpstream extends EventEmitter<{ listChanged: [ListKind] }> i
     return await this.#request('prompts/get', { name, arguments: args }, options)
   }
 
+  async complete (params: Record<string, unknown>, options: UpstreamCallOptions = {}): Promise<Item> {
+    const ref = params.ref as { type?: unknown, name?: unknown } | undefined
+    if (ref?.type === 'ref/prompt' && (typeof ref.name !== 'string' || !this.#rules.promptVisible(ref.name))) {
+      throw new RpcError(INVALID_PARAMS, `Unknown prompt: ${String(ref.name)}`)
+    }
+    return await this.#request('completion/complete', params, options)
+  }
+
+  async subscribeResource (uri: string): Promise<() => Promise<void>> {
+    const held = this.#subscriptions.get(uri) ?? 0
+    this.#subscriptions.set(uri, held + 1)
+    if (held === 0) {
+      try {
+        await this.#request('resources/subscribe', { uri }, {})
+      } catch (err) {
+        this.#release(uri)
+        throw err
+      }
+    }
+    let released = false
+    return async () => {
+      if (released) return
+      released = true
+      if (this.#release(uri)) await this.#request('resources/unsubscribe', { uri }, {}).catch(() => {})
+    }
+  }
+
+  /** Drops one hold on `uri`; true when it was the last. */
+  #release (uri: string): boolean {
+    const held = (this.#subscriptions.get(uri) ?? 1) - 1
+    if (held > 0) {
+      this.#subscriptions.set(uri, held)
+      return false
+    }
+    this.#subscriptions.delete(uri)
+    return true
+  }
+
   async close (): Promise<void> {
+    this.#subscriptions.clear()
     await this.#session.close()
   }
 

@@ -18,7 +18,7 @@ import { RpcError, SERVER_ERROR } from '../mcp/jsonrpc.ts'
 import type { UpstreamConnectionSpec } from '../tools/compiled.ts'
 import type { ConnectOptions, TransportUsed, UpstreamClient } from './connect.ts'
 import { describeFailure, isConnectionFailure, neverDelivered } from './errors.ts'
-import type { ListKind, UpstreamStatus } from './types.ts'
+import type { ListKind, UpstreamCapabilities, UpstreamStatus } from './types.ts'
 
 export interface BackoffPolicy {
   initialMs: number
@@ -50,6 +50,7 @@ export interface UpstreamSessionEvents {
   /** A new session is up; `replaced` when it replaces a lost one (lists may have changed). */
   connected: [replaced: boolean]
   listChanged: [ListKind]
+  resourceUpdated: [uri: string]
 }
 
 export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
@@ -70,7 +71,7 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
   #connectedAt: Date | undefined
   #lastFailure = ''
   #lastAttemptAt = -Infinity
-  #capabilities: { tools: boolean, resources: boolean, prompts: boolean } | undefined
+  #capabilities: UpstreamCapabilities | undefined
 
   constructor (options: UpstreamSessionOptions) {
     super()
@@ -91,7 +92,7 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
   }
 
   /** What the upstream offered when the last session was initialized. */
-  get capabilities (): { tools: boolean, resources: boolean, prompts: boolean } | undefined {
+  get capabilities (): UpstreamCapabilities | undefined {
     return this.#capabilities
   }
 
@@ -160,7 +161,8 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
           serverName: this.serverName,
           logger: this.#logger,
           clientInfo: this.#options.clientInfo,
-          onListChanged: kind => { if (!this.#closed) this.emit('listChanged', kind) }
+          onListChanged: kind => { if (!this.#closed) this.emit('listChanged', kind) },
+          onResourceUpdated: uri => { if (!this.#closed) this.emit('resourceUpdated', uri) }
         })
       } catch (err) {
         this.#failed(err, 'connect failed')
@@ -172,7 +174,13 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
         throw new RpcError(SERVER_ERROR, `Upstream MCP server of "${this.serverName}" is stopped`)
       }
       const offered = client.getServerCapabilities() ?? {}
-      this.#capabilities = { tools: offered.tools !== undefined, resources: offered.resources !== undefined, prompts: offered.prompts !== undefined }
+      this.#capabilities = {
+        tools: offered.tools !== undefined,
+        resources: offered.resources !== undefined,
+        prompts: offered.prompts !== undefined,
+        completions: offered.completions !== undefined,
+        resourceSubscribe: offered.resources?.subscribe === true
+      }
       this.#current = { client, since: this.#now(), transport, close: opened.close }
       client.onclose = () => this.#lost(client, new Error('session closed'))
       client.onerror = err => this.#transportError(client, err)

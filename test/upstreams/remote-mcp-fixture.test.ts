@@ -186,3 +186,38 @@ t.test('remote-mcp: an unreachable upstream is reported, then picked up when it 
   const client = await gw.connect('late', await gw.createKey())
   t.equal(textOf(await client.callTool({ name: 'beta', arguments: {} })), 'beta', 'calls work once the upstream is up')
 })
+
+t.test('remote-mcp: completion and shared resource subscriptions (through the directory)', async t => {
+  const fixture = await startFixtureServer()
+  t.teardown(() => fixture.close())
+  const gw = await startTestGateway(t)
+  t.equal((await gw.applyConfig({ servers: [{ name: 'fx', kind: 'remote-mcp', url: fixture.url, exclude: ['internal_*'] }] })).status, 200)
+  const upstream = gw.gateway.upstreams.get('fx')!
+  t.match(await upstream.capabilities(), { tools: true, resources: true, prompts: true, completions: true, resourceSubscribe: true })
+
+  const completed = await upstream.complete({ ref: { type: 'ref/prompt', name: 'greeting' }, argument: { name: 'who', value: 'an' } })
+  t.same(completed.completion, { values: ['ann', 'anna'], hasMore: false }, 'completion/complete is forwarded')
+  await t.rejects(upstream.complete({ ref: { type: 'ref/prompt', name: 'internal_prompt' }, argument: { name: 'who', value: '' } }), /Unknown prompt: internal_prompt/, 'an excluded prompt cannot be completed')
+
+  const updates: string[] = []
+  gw.gateway.upstreams.on('resourceUpdated', (server, uri) => updates.push(`${server} ${uri}`))
+  const releaseOne = await upstream.subscribeResource('fixture://readme')
+  const releaseTwo = await upstream.subscribeResource('fixture://readme')
+  t.same(fixture.subscriptionRequests, ['+fixture://readme'], 'two client subscriptions, one upstream subscription')
+  await fixture.updateResource('fixture://readme')
+  await until(() => updates.length === 1, 'the resources/updated relay')
+  t.same(updates, ['fx fixture://readme'])
+
+  // The upstream loses our session: the new one is subscribed again.
+  fixture.forgetSessions()
+  await upstream.listPrompts().catch(() => {}) // served from cache: no upstream request
+  await upstream.callTool('beta', {})
+  await until(() => fixture.subscriptionRequests.length === 2, 'the subscription to be renewed')
+  t.same(fixture.subscriptionRequests, ['+fixture://readme', '+fixture://readme'])
+
+  await releaseOne()
+  await releaseOne() // releasing twice counts once
+  t.equal(fixture.subscriptionRequests.length, 2, 'still held by the other client')
+  await releaseTwo()
+  t.same(fixture.subscriptionRequests.at(-1), '-fixture://readme', 'the last release unsubscribes upstream')
+})
