@@ -107,7 +107,11 @@ function memoryEventStore (): EventStore {
   }
 }
 
-function createServer (transportFor: () => StreamableHTTPServerTransport | undefined, changes: EventEmitter<{ change: [ListKind] }>): Server {
+/**
+ * One fixture server for one 2025-era session. `closeRequestStream` ends the SSE stream of a
+ * request (Streamable HTTP only; a no-op on the legacy HTTP+SSE transport).
+ */
+export function createLegacyServer (closeRequestStream: (requestId: string | number) => void, changes: EventEmitter<{ change: [ListKind] }>): Server {
   const server = new Server(FIXTURE_INFO, {
     capabilities: {
       tools: { listChanged: true },
@@ -203,7 +207,7 @@ function createServer (transportFor: () => StreamableHTTPServerTransport | undef
       case 'test_reconnection': {
         // Close this request's SSE stream; the client must reconnect (GET with Last-Event-ID)
         // and the result is replayed from the event store.
-        transportFor()?.closeSSEStream(extra.requestId)
+        closeRequestStream(extra.requestId)
         await sleep(100)
         return { content: [{ type: 'text', text: 'Reconnection test completed successfully. If you received this, the client properly reconnected after stream closure.' }] }
       }
@@ -238,6 +242,14 @@ function createServer (transportFor: () => StreamableHTTPServerTransport | undef
 
   server.setRequestHandler(SetLevelRequestSchema, async () => ({}))
   server.setRequestHandler(CompleteRequestSchema, async request => complete(request.params.argument.value) as never)
+
+  // Every session hears every list change (on its GET stream, or its SSE stream, if it holds one).
+  const onChange = (kind: ListKind) => {
+    const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'prompts' ? server.sendPromptListChanged() : server.sendResourceListChanged()
+    sent.catch(() => {})
+  }
+  changes.on('change', onChange)
+  server.onclose = () => { changes.off('change', onChange) }
   return server
 }
 
@@ -279,17 +291,8 @@ export function legacyFixture (changes: EventEmitter<{ change: [ListKind] }>): L
         onsessioninitialized: id => { transports.set(id, transport!) },
         onsessionclosed: id => { transports.delete(id) }
       })
-      const server = createServer(() => transport, changes)
-      // Every session hears every list change (sent on its GET stream, if it holds one).
-      const onChange = (kind: ListKind) => {
-        const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'prompts' ? server.sendPromptListChanged() : server.sendResourceListChanged()
-        sent.catch(() => {})
-      }
-      changes.on('change', onChange)
-      transport.onclose = () => {
-        changes.off('change', onChange)
-        if (transport?.sessionId) transports.delete(transport.sessionId)
-      }
+      const server = createLegacyServer(requestId => transport?.closeSSEStream(requestId), changes)
+      transport.onclose = () => { if (transport?.sessionId) transports.delete(transport.sessionId) }
       await server.connect(transport)
       await transport.handleRequest(req, res, body)
     },

@@ -13,11 +13,14 @@ import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { fixtureChanges } from './fixture-changes.ts'
 import { legacyFixture } from './fixture-legacy.ts'
+import { legacySseFixture } from './fixture-legacy-sse.ts'
 import { modernFixture } from './fixture-modern.ts'
 
 export interface FixtureServer {
   /** The MCP endpoint, e.g. http://127.0.0.1:41234/mcp */
   url: string
+  /** The same fixture over the legacy HTTP+SSE transport (its GET /sse endpoint). */
+  sseUrl: string
   close (): Promise<void>
 }
 
@@ -59,10 +62,11 @@ export async function startFixtureServer (port = 0): Promise<FixtureServer> {
   const changes = fixtureChanges()
   const legacy = legacyFixture(changes)
   const modern = modernFixture(changes)
+  const sse = legacySseFixture(changes)
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://fixture').pathname
-    if (path !== '/mcp') {
+    if (path !== '/mcp' && path !== '/sse' && path !== '/messages') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
       return
     }
@@ -77,7 +81,10 @@ export async function startFixtureServer (port = 0): Promise<FixtureServer> {
       res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }))
       return
     }
-    if (isLegacy(req, body.json)) await legacy.handle(req, res, body.json)
+    if (path === '/sse' && req.method === 'GET') await sse.open(req, res)
+    else if (path === '/messages' && req.method === 'POST') await sse.post(req, res, body.json)
+    else if (path !== '/mcp') res.writeHead(405, { allow: path === '/sse' ? 'GET' : 'POST' }).end()
+    else if (isLegacy(req, body.json)) await legacy.handle(req, res, body.json)
     else await modern.handle(req, res, body.json)
   }
 
@@ -94,7 +101,9 @@ export async function startFixtureServer (port = 0): Promise<FixtureServer> {
   const address = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${address.port}/mcp`,
+    sseUrl: `http://127.0.0.1:${address.port}/sse`,
     async close () {
+      await sse.close()
       await legacy.close()
       modern.close()
       server.closeAllConnections()

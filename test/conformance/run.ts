@@ -4,8 +4,9 @@
 //   fixture HTTP API  (loopback) ──────api─────►
 //
 // Runs 0.1.16's active suite and 0.2.0-alpha.12 with --requirements 2025-11-25 and 2026-07-28
-// first straight against the fixture (proving it), then against the remote-mcp server, and the
-// tool scenarios an HTTP API can express against the api server. Each run is judged by the CLI itself against its expected-failures file (a failure not
+// first straight against the fixture (proving it), then against the remote-mcp servers (fixture
+// over Streamable HTTP, and over legacy HTTP+SSE), and the tool scenarios an HTTP API can express
+// against the api server. Each run is judged by the CLI itself against its expected-failures file (a failure not
 // listed, or a listed scenario that now passes, fails the run). Prints each run's summary lines
 // and ends with one line `conformance: N passed, M failed[, K expected failures]` (scenarios),
 // which .ci/run adds to its totals. Exit status 0 only when every run's verdict is clean.
@@ -26,6 +27,7 @@ import { runSuite, type SuiteResult } from './run-suite.ts'
 import { apiRuns, fixtureRuns, notScoredScenarios, remoteMcpRuns, type SuiteRun } from './suites.ts'
 
 const REMOTE_SERVER = 'conformance'
+const REMOTE_SSE_SERVER = 'conformance-sse'
 const API_SERVER = 'conformance-api'
 
 const { values: options } = parseArgs({
@@ -36,11 +38,16 @@ const { values: options } = parseArgs({
   }
 })
 
-function configDocument (apiUrl: string, fixtureUrl: string | undefined): Record<string, unknown> {
+function configDocument (apiUrl: string, fixture: { url: string, sseUrl: string } | undefined): Record<string, unknown> {
   const servers: Array<Record<string, unknown>> = [
     { name: API_SERVER, description: 'Conformance fixture tools over an HTTP API', tools: fixtureApiTools('fixture-api') }
   ]
-  if (fixtureUrl !== undefined) servers.unshift({ name: REMOTE_SERVER, kind: 'remote-mcp', url: fixtureUrl, transport: 'streamable-http' })
+  if (fixture !== undefined) {
+    servers.unshift(
+      { name: REMOTE_SERVER, kind: 'remote-mcp', url: fixture.url, transport: 'streamable-http' },
+      { name: REMOTE_SSE_SERVER, kind: 'remote-mcp', url: fixture.sseUrl, transport: 'sse' }
+    )
+  }
   return { providers: [{ name: 'fixture-api', baseUrl: apiUrl }], servers }
 }
 
@@ -65,7 +72,7 @@ async function main (): Promise<number> {
   let setupFailures = 0
   try {
     forwarder.route(gateway.url, await gateway.createKey())
-    let applied = await gateway.applyConfig(configDocument(api.url, fixture.url))
+    let applied = await gateway.applyConfig(configDocument(api.url, fixture))
     let remoteMcp = applied.status === 200
     if (!remoteMcp) {
       // Until the remote-mcp kind exists, the api server alone still gives protocol-level results.
@@ -74,7 +81,12 @@ async function main (): Promise<number> {
       applied = await gateway.applyConfig(configDocument(api.url, undefined))
       if (applied.status !== 200) throw new Error(`applying the api-only config failed: ${applied.status} ${applied.text}`)
     }
-    const runs = selected([...fixtureRuns(), ...remoteMcpRuns(remoteMcp ? REMOTE_SERVER : API_SERVER), ...apiRuns(API_SERVER)])
+    const runs = selected([
+      ...fixtureRuns(),
+      ...remoteMcpRuns(remoteMcp ? REMOTE_SERVER : API_SERVER),
+      ...(remoteMcp ? remoteMcpRuns(REMOTE_SSE_SERVER, 'remote-mcp-sse') : []),
+      ...apiRuns(API_SERVER)
+    ])
     for (const run of runs) {
       const url = run.server === undefined ? fixture.url : `${forwarder.origin}/mcp/${run.server}`
       const result = await runSuite(run, url, resultsDir, process.execPath)

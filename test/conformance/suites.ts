@@ -41,9 +41,12 @@ export function fixtureRuns (): SuiteRun[] {
   return FULL_SUITES.map(suite => ({ id: `fixture/${suite.name}`, version: suite.version, args: suite.args, server: undefined, expectedFailures: expected('fixture') }))
 }
 
-/** The MCP fixture behind a `remote-mcp` server: the full suites. */
-export function remoteMcpRuns (server: string): SuiteRun[] {
-  return FULL_SUITES.map(suite => ({ id: `remote-mcp/${suite.name}`, version: suite.version, args: suite.args, server, expectedFailures: expected(`remote-mcp-${suite.name}`) }))
+/**
+ * The MCP fixture behind a `remote-mcp` server: the full suites. `label` names the group
+ * (`remote-mcp` over Streamable HTTP, `remote-mcp-sse` over the legacy HTTP+SSE transport).
+ */
+export function remoteMcpRuns (server: string, label = 'remote-mcp'): SuiteRun[] {
+  return FULL_SUITES.map(suite => ({ id: `${label}/${suite.name}`, version: suite.version, args: suite.args, server, expectedFailures: expected(`${label}-${suite.name}`) }))
 }
 
 /**
