@@ -64,13 +64,19 @@ async function main (): Promise<number> {
   const reasonProblems = await checkExpectedFailureReasons()
   for (const problem of reasonProblems) console.log(`expected-failures: ${problem}`)
 
-  const fixture = await startFixtureServer()
-  const api = await startFixtureApi()
-  const forwarder = await startAuthForwarder()
-  const gateway = await startConformanceGateway(forwarder.origin, join(resultsDir, 'gateway.log'))
+  // Whatever started is stopped again, in reverse order, even when a later start fails.
+  const stops: Array<() => Promise<void>> = []
   const results: SuiteResult[] = []
   let setupFailures = 0
   try {
+    const fixture = await startFixtureServer()
+    stops.push(() => fixture.close())
+    const api = await startFixtureApi()
+    stops.push(() => api.close())
+    const forwarder = await startAuthForwarder()
+    stops.push(() => forwarder.close())
+    const gateway = await startConformanceGateway(forwarder.origin, join(resultsDir, 'gateway.log'))
+    stops.push(() => gateway.stop())
     forwarder.route(gateway.url, await gateway.createKey())
     let applied = await gateway.applyConfig(configDocument(api.url, fixture))
     let remoteMcp = applied.status === 200
@@ -102,10 +108,7 @@ async function main (): Promise<number> {
       if (result.exitCode !== 0) console.log(`   log: ${result.logFile}`)
     }
   } finally {
-    await gateway.stop().catch(err => console.error('stopping the gateway failed:', err))
-    await forwarder.close()
-    await api.close()
-    await fixture.close()
+    for (const stop of stops.reverse()) await stop().catch(err => console.error('shutdown step failed:', err))
   }
 
   const records = []
