@@ -731,7 +731,11 @@ async function profile (): Promise<number> {
   console.log(`  node ${process.version}; profiles in ${dir}`)
   let setup: Setup | undefined
   try {
-    setup = await setUp('split', execArgv, options.compare ? ['toolgate', 'toolgate+log', 'candidate'] : ['toolgate', 'toolgate+log'])
+    // --targets picks which gateways to profile (toolgate, toolgate+log, candidate, toolgate-mcp).
+    const gateways: TargetKey[] = process.argv.some(arg => arg.startsWith('--targets'))
+      ? options.targets.filter(key => ['toolgate', 'toolgate+log', 'candidate', 'toolgate-mcp'].includes(key))
+      : options.compare ? ['toolgate', 'toolgate+log', 'candidate'] : ['toolgate', 'toolgate+log']
+    setup = await setUp('split', execArgv, gateways)
     const windows = new Map<TargetKey, { from: number, to: number, rps: number, machine: number }>()
     for (const target of setup.targets) {
       await target.client.round({ concurrency: 32, durationMs: Math.min(2000, options.warmupMs), maxRequests: options.maxRequests })
@@ -749,7 +753,7 @@ async function profile (): Promise<number> {
     for (const proc of [...setup.procs].reverse()) await proc.stop()
     setup = undefined
     for (const [key, window] of windows) {
-      const variant = key === 'toolgate' ? 'warn' : key === 'toolgate+log' ? 'info' : 'candidate'
+      const variant = key === 'toolgate' ? 'warn' : key === 'toolgate+log' ? 'info' : key === 'toolgate-mcp' ? 'mcp' : 'candidate'
       const file = fileOf(variant)
       const data = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
       console.log('')

@@ -98,6 +98,7 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
 
   /** Starts connecting in the background. */
   start (): void {
+    if (this.#closed || this.#current || this.#connecting) return
     this.#connect().catch(() => {}) // reported through status and the log
   }
 

@@ -29,7 +29,7 @@ t.test('remote-mcp: names, headers, errors, one upstream session, status', async
       url: fixture.url,
       transport: 'streamable-http',
       headers: { Authorization: 'Bearer ${UPSTREAM_TOKEN}', 'X-Team': '${TEAM}' },
-      include: ['alpha', 'beta', 'gamma_*', 'headers', 'fail', 'slow', 'echo', 'secret_tool', 'greeting', 'internal_prompt'],
+      include: ['alpha', 'beta', 'gamma_*', 'headers', 'fail', 'slow', 'echo', 'secret_tool', 'greeting', 'internal_prompt', 'http500'],
       exclude: ['secret_tool', 'internal_*'],
       rename: { alpha: 'first', gamma_two: 'second_gamma' }
     }]
@@ -66,6 +66,12 @@ t.test('remote-mcp: names, headers, errors, one upstream session, status', async
   const failure = await client.callTool({ name: 'fail', arguments: {} }).then(() => undefined, (err: { code: number, message: string }) => err)
   t.equal(failure?.code, -32042, 'the upstream error code is relayed')
   t.match(failure?.message, /fixture failure/)
+
+  // An HTTP 500 for one request is that request's error; the session stays.
+  const broken = await client.callTool({ name: 'http500', arguments: {} }).then(() => undefined, (err: { code: number, message: string }) => err)
+  t.equal(broken?.code, -32000)
+  t.match(broken?.message, /Upstream MCP server of "fx" failed: HTTP 500/, 'the status is named, not the upstream body')
+  t.notMatch(broken?.message, /exploded/)
 
   // Progress is relayed.
   const progress: number[] = []
