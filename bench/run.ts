@@ -628,8 +628,10 @@ async function benchmark (): Promise<number> {
 
     const row = (target: TargetKey, c: number) => rows.find(r => r.target === target && r.concurrency === c)
     const ratios: Record<string, { throughputC32?: number, p50C1?: number, addedP50C1Ms?: number }> = {}
-    console.log('')
-    console.log('Toolgate / bare proxy (targets: throughput at c=32 ≥ 0.50; p50 at c=1 < 2.00×):')
+    if (rows.some(r => r.target === 'proxy')) {
+      console.log('')
+      console.log('Toolgate / bare proxy (targets: throughput at c=32 ≥ 0.50; p50 at c=1 < 2.00×):')
+    }
     for (const key of ['toolgate', 'toolgate+log', 'candidate'] as const) {
       const entry: { throughputC32?: number, p50C1?: number, addedP50C1Ms?: number } = {}
       const parts: string[] = []
