@@ -53,8 +53,9 @@ export async function capabilities (server: CompiledServer, upstream: McpUpstrea
   const offered = await upstream.capabilities()
   const result: Record<string, unknown> = {}
   if (offered.tools) result.tools = { listChanged: true }
-  if (offered.resources) result.resources = { listChanged: true }
+  if (offered.resources) result.resources = { listChanged: true, ...(offered.resourceSubscribe ? { subscribe: true } : {}) }
   if (offered.prompts) result.prompts = { listChanged: true }
+  if (offered.completions) result.completions = {}
   return result
 }
 
@@ -144,6 +145,8 @@ async function answer (request: JsonRpcRequest, ctx: DispatchContext): Promise<R
       if (Object.values(args).some(value => typeof value !== 'string')) throw new RpcError(INVALID_PARAMS, 'prompts/get params.arguments values must be strings')
       return await requireUpstream(ctx, request.method).getPrompt(stringParam(params, 'name', request.method), args as Record<string, string>, callOptions(ctx))
     }
+    case 'completion/complete':
+      return await requireUpstream(ctx, request.method).complete(params ?? {}, callOptions(ctx))
     case 'server/discover': {
       const result: Record<string, unknown> = { supportedVersions: [...MODERN_VERSIONS], capabilities: await capabilities(ctx.server, ctx.upstream) }
       if (ctx.server.instructions !== undefined) result.instructions = ctx.server.instructions
@@ -154,7 +157,10 @@ async function answer (request: JsonRpcRequest, ctx: DispatchContext): Promise<R
   }
 }
 
-/** Answers one request (initialize and subscriptions/listen are the transport's: they need its state). */
+/**
+ * Answers one request. initialize, subscriptions/listen and resources/(un)subscribe are the
+ * transport's: they need its streams and sessions.
+ */
 export async function dispatch (request: JsonRpcRequest, ctx: DispatchContext): Promise<unknown> {
   if (!isModernVersion(ctx.version)) {
     if (request.method === 'server/discover') throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${request.method}`)

@@ -6,10 +6,15 @@
 import type { CompiledConfig, CompiledServer } from '../tools/compiled.ts'
 import type { ListKind } from '../upstreams/types.ts'
 
-export type ListChangedSink = (kind: ListKind) => void
+/** An open stream: told of list changes, and of updates to the resources it subscribed to. */
+export interface StreamSink {
+  listChanged (kind: ListKind): void
+  /** Present when the stream's client subscribed to resources; it filters by its own URIs. */
+  resourceUpdated? (uri: string): void
+}
 
 export class NotificationHub {
-  private readonly sinks = new Map<string, Set<ListChangedSink>>()
+  private readonly sinks = new Map<string, Set<StreamSink>>()
   /** Per server, what its clients last saw of the config: to notify only servers that changed. */
   private readonly signatures = new Map<string, string>()
 
@@ -18,7 +23,7 @@ export class NotificationHub {
   }
 
   /** Registers a stream; returns the function that removes it. */
-  open (serverName: string, sink: ListChangedSink): () => void {
+  open (serverName: string, sink: StreamSink): () => void {
     let set = this.sinks.get(serverName)
     if (!set) this.sinks.set(serverName, set = new Set())
     set.add(sink)
@@ -35,7 +40,11 @@ export class NotificationHub {
   }
 
   publish (serverName: string, kind: ListKind): void {
-    for (const sink of [...this.sinks.get(serverName) ?? []]) sink(kind)
+    for (const sink of [...this.sinks.get(serverName) ?? []]) sink.listChanged(kind)
+  }
+
+  resourceUpdated (serverName: string, uri: string): void {
+    for (const sink of [...this.sinks.get(serverName) ?? []]) sink.resourceUpdated?.(uri)
   }
 
   /** A new config version: tell the streams of each server whose tools differ (or that came or went). */

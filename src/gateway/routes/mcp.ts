@@ -33,6 +33,7 @@ declare module 'fastify' {
 
 /** How long a client should wait before reconnecting a dropped GET stream. */
 const RECONNECT_MS = 3000
+const MAX_SUBSCRIPTIONS_PER_SESSION = 100
 
 function rpcCodeFor (status: number): number {
   if (status === 429) return RATE_LIMITED
@@ -99,8 +100,20 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
   // Config changes (from any replica, via the registry) and upstream list changes reach streams.
   const onConfig = (next: Parameters<NotificationHub['configChanged']>[0]) => hub.configChanged(next)
   const onUpstream = (serverName: string, kind: ListKind) => hub.publish(serverName, kind)
+  const onResource = (serverName: string, uri: string) => hub.resourceUpdated(serverName, uri)
   deps.registry.on('changed', onConfig)
   deps.upstreams?.on('listChanged', onUpstream)
+  deps.upstreams?.on('resourceUpdated', onResource)
+  /**
+   * Legacy sessions' resource subscriptions on this replica: session id → URI → release. Updates go
+   * to the session's GET stream when it is open here (see the note in docs/ARCHITECTURE.md).
+   */
+  const resourceSubscriptions = new Map<string, Map<string, () => Promise<void>>>()
+  const releaseAll = async (sessionId: string) => {
+    const held = resourceSubscriptions.get(sessionId)
+    resourceSubscriptions.delete(sessionId)
+    for (const release of held?.values() ?? []) await release().catch(() => {})
+  }
   // Long-lived streams would hold the server open: end them (gracefully, where the era says how).
   app.addHook('preClose', async () => {
     for (const stream of [...streams]) stream.close()
@@ -108,6 +121,8 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
   app.addHook('onClose', async () => {
     deps.registry.off('changed', onConfig)
     deps.upstreams?.off('listChanged', onUpstream)
+    deps.upstreams?.off('resourceUpdated', onResource)
+    for (const sessionId of [...resourceSubscriptions.keys()]) await releaseAll(sessionId)
   })
 
   // The raw text: JSON-RPC parse errors are ours to report (-32700), not Fastify's. JSON only:
@@ -169,10 +184,13 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
   }
 
   /** Answers one request message; errors become JSON-RPC errors. Notifications return undefined. */
-  async function answer (request: FastifyRequest, message: JsonRpcRequest, ctx: DispatchContext): Promise<JsonRpcResponse> {
+  async function answer (request: FastifyRequest, message: JsonRpcRequest, ctx: DispatchContext, session?: SessionClaims): Promise<JsonRpcResponse> {
     const log = callLog(request)
     log.rpcMethod ??= message.method
     try {
+      if (session && (message.method === 'resources/subscribe' || message.method === 'resources/unsubscribe')) {
+        return resultResponse(message.id, await subscription(message, ctx, session))
+      }
       return resultResponse(message.id, await dispatch(message, ctx))
     } catch (err) {
       if (err instanceof RpcError) {
@@ -196,22 +214,43 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     }
   }
 
+  /** resources/subscribe and resources/unsubscribe of a legacy session. */
+  async function subscription (message: JsonRpcRequest, ctx: DispatchContext, session: SessionClaims): Promise<Record<string, unknown>> {
+    const uri = message.params?.uri
+    if (typeof uri !== 'string') throw new RpcError(INVALID_PARAMS, `${message.method} needs params.uri (a string)`)
+    const offered = await capabilities(ctx.server, ctx.upstream)
+    if (!(offered.resources as { subscribe?: boolean } | undefined)?.subscribe) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${message.method}`)
+    let held = resourceSubscriptions.get(session.id)
+    if (message.method === 'resources/unsubscribe') {
+      const release = held?.get(uri)
+      held?.delete(uri)
+      await release?.()
+      return {}
+    }
+    if (held?.has(uri)) return {}
+    if ((held?.size ?? 0) >= MAX_SUBSCRIPTIONS_PER_SESSION) throw new RpcError(INVALID_REQUEST, `At most ${MAX_SUBSCRIPTIONS_PER_SESSION} resource subscriptions per session`)
+    const release = await ctx.upstream!.subscribeResource(uri)
+    if (!held) resourceSubscriptions.set(session.id, held = new Map())
+    held.set(uri, release)
+    return {}
+  }
+
   /**
    * Answers a request whose client asked for progress and can read a stream: progress
    * notifications first, then the response, on one SSE response. Otherwise a plain response.
    */
-  async function answerMaybeStreaming (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest, ctx: DispatchContext, status: (response: JsonRpcResponse) => number, headers: Record<string, string> = {}): Promise<FastifyReply> {
+  async function answerMaybeStreaming (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest, ctx: DispatchContext, status: (response: JsonRpcResponse) => number, headers: Record<string, string> = {}, session?: SessionClaims): Promise<FastifyReply> {
     const token = progressToken(message)
     // Only upstream MCP servers report progress; an HTTP API call has nothing to report.
     if (token === undefined || !acceptsEventStream(request) || ctx.server.kind === undefined || ctx.server.kind === 'api') {
-      const response = await answer(request, message, ctx)
+      const response = await answer(request, message, ctx, session)
       for (const [name, value] of Object.entries(headers)) reply.header(name, value)
       return send(request, reply, status(response), response)
     }
     reply.hijack()
     const stream = new SseStream(reply.raw, String(request.id), { keepAliveMs: deps.settings.sseKeepAliveMs, headers })
     ctx.onProgress = report => stream.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, ...report } })
-    const response = await answer(request, message, ctx)
+    const response = await answer(request, message, ctx, session)
     stream.send(response)
     stream.end()
     return reply
@@ -233,7 +272,12 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
 
     reply.hijack()
     const stream = new SseStream(reply.raw, `${session.id}-${request.id}`, { keepAliveMs: deps.settings.sseKeepAliveMs, retryMs: RECONNECT_MS, prime: true })
-    const unsubscribe = hub.open(serverName, kind => stream.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }))
+    const unsubscribe = hub.open(serverName, {
+      listChanged: kind => stream.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }),
+      resourceUpdated: uri => {
+        if (resourceSubscriptions.get(session.id)?.has(uri)) stream.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } })
+      }
+    })
     const handle = { close: () => stream.end() }
     streams.add(handle)
     stream.onClose(() => { unsubscribe(); streams.delete(handle) })
@@ -251,6 +295,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     const session = legacySession(request, reply, serverName)
     if (!('id' in session)) return session
     await deps.sessionTerminations.terminate(session.id, session.issuedAt + deps.settings.sessionMaxAgeMs)
+    await releaseAll(session.id)
     return reply.status(204).send()
   })
 
@@ -331,7 +376,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       }
       const done = inFlight.track(session.id, incoming.message.id, abort)
       try {
-        return await answerMaybeStreaming(request, reply, incoming.message, context(server, request, version, abort.signal), () => 200)
+        return await answerMaybeStreaming(request, reply, incoming.message, context(server, request, version, abort.signal), () => 200, {}, session)
       } finally {
         done()
       }
@@ -355,7 +400,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       abort.signal.addEventListener('abort', forward, { once: true })
       const done = inFlight.track(session.id, incoming.message.id, own)
       try {
-        return await answer(request, incoming.message, context(server, request, version, own.signal))
+        return await answer(request, incoming.message, context(server, request, version, own.signal), session)
       } finally {
         done()
         abort.signal.removeEventListener('abort', forward)
@@ -381,7 +426,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       return sendError(request, reply, 200, err.code, err.message, message.id)
     }
     const requested = filter as Record<string, unknown>
-    const honored: Record<string, boolean> = {}
+    const honored: Record<string, unknown> = {}
     const kinds = new Set<ListKind>()
     for (const kind of ['tools', 'resources', 'prompts'] as const) {
       if (requested[`${kind}ListChanged`] === true && offered[kind] !== undefined) {
@@ -389,6 +434,14 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
         kinds.add(kind)
       }
     }
+    const uris = Array.isArray(requested.resourceSubscriptions) ? requested.resourceSubscriptions.filter((uri): uri is string => typeof uri === 'string') : []
+    const releases: Array<() => Promise<void>> = []
+    if (uris.length > 0 && (offered.resources as { subscribe?: boolean } | undefined)?.subscribe && ctx.upstream) {
+      if (uris.length > MAX_SUBSCRIPTIONS_PER_SESSION) return sendError(request, reply, 200, INVALID_PARAMS, `At most ${MAX_SUBSCRIPTIONS_PER_SESSION} resource subscriptions per stream`, message.id)
+      for (const uri of new Set(uris)) releases.push(await ctx.upstream.subscribeResource(uri))
+      honored.resourceSubscriptions = [...new Set(uris)]
+    }
+    const subscribedUris = new Set(releases.length > 0 ? uris : [])
     const subscription = { [META_SUBSCRIPTION_ID]: message.id }
     reply.hijack()
     const stream = new SseStream(reply.raw, String(request.id), { keepAliveMs: deps.settings.sseKeepAliveMs })
@@ -402,16 +455,25 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       })
       stream.end()
     }
-    if (kinds.size === 0) {
+    if (kinds.size === 0 && subscribedUris.size === 0) {
       finish() // nothing could ever be delivered
       return reply
     }
-    const unsubscribe = hub.open(ctx.server.name, kind => {
-      if (kinds.has(kind)) stream.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed`, params: { _meta: subscription } })
+    const unsubscribe = hub.open(ctx.server.name, {
+      listChanged: kind => {
+        if (kinds.has(kind)) stream.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed`, params: { _meta: subscription } })
+      },
+      resourceUpdated: uri => {
+        if (subscribedUris.has(uri)) stream.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: subscription } })
+      }
     })
     const handle = { close: finish }
     streams.add(handle)
-    stream.onClose(() => { unsubscribe(); streams.delete(handle) })
+    stream.onClose(() => {
+      unsubscribe()
+      streams.delete(handle)
+      for (const release of releases) release().catch(() => {})
+    })
     return reply
   }
 }
