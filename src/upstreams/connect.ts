@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { ProgressNotificationSchema, PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { RemoteMcpConnectionSpec, StdioConnectionSpec, UpstreamConnectionSpec } from '../tools/compiled.ts'
 import { createPooledFetch, type PooledFetch } from './pooled-fetch.ts'
 import { createStdioTransport } from './stdio-transport.ts'
@@ -25,6 +25,15 @@ export interface ConnectOptions {
   clientInfo: { name: string, version: string }
   onListChanged: (kind: ListKind) => void
   onResourceUpdated: (uri: string) => void
+  /** Every notifications/progress (the SDK's own per-request progress routing is not used). */
+  onProgress: (params: ProgressParams) => void
+}
+
+export interface ProgressParams {
+  progressToken: string | number
+  progress: number
+  total?: number
+  message?: string
 }
 
 export interface UpstreamClient {
@@ -42,6 +51,10 @@ function newClient (options: ConnectOptions): Client {
   client.setNotificationHandler(ResourceListChangedNotificationSchema, () => options.onListChanged('resources'))
   client.setNotificationHandler(PromptListChangedNotificationSchema, () => options.onListChanged('prompts'))
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, notification => options.onResourceUpdated(notification.params.uri))
+  // Replaces the SDK's progress routing, which drops a progress notification that arrives in the
+  // same read as the response (the SDK handles responses at once and notifications a microtask
+  // later, after the request's progress handler is gone: the last one is lost over legacy SSE).
+  client.setNotificationHandler(ProgressNotificationSchema, notification => options.onProgress(notification.params as ProgressParams))
   return client
 }
 

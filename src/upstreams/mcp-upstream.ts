@@ -2,9 +2,10 @@
 // seen through the server's include/exclude/rename rules, with list results cached until the
 // upstream says a list changed (or a new session replaces a lost one).
 import { EventEmitter } from 'node:events'
-import { ResultSchema } from '@modelcontextprotocol/sdk/types.js'
+import { ErrorCode, McpError, ResultSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import { INVALID_PARAMS, RpcError } from '../mcp/jsonrpc.ts'
+import type { ProgressParams } from './connect.ts'
 import { toRpcError } from './errors.ts'
 import type { NameRules } from './name-rules.ts'
 import type { UpstreamSession } from './session.ts'
@@ -21,6 +22,9 @@ const LISTS = {
 } as const
 type CachedList = keyof typeof LISTS
 
+/** The longest delay a Node timer takes. */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** Pages followed before a list is cut short (a cursor loop upstream must not hang a call). */
 const MAX_PAGES = 100
 
@@ -30,6 +34,9 @@ export class SessionUpstream extends EventEmitter<McpUpstreamEvents> implements 
   readonly #cache = new Map<CachedList, { generation: number, items: Promise<Item[]> }>()
   readonly #generation: Record<CachedList, number> = { tools: 0, resources: 0, resourceTemplates: 0, prompts: 0 }
   readonly #inFlight = new Set<Promise<unknown>>()
+  /** Progress callbacks of the requests in flight, by the progress token sent upstream. */
+  readonly #progress = new Map<string, (params: ProgressParams) => void>()
+  #nextProgressToken = 0
   /** Resource URIs subscribed upstream, with how many client subscriptions hold each. */
   readonly #subscriptions = new Map<string, number>()
 
@@ -38,6 +45,7 @@ export class SessionUpstream extends EventEmitter<McpUpstreamEvents> implements 
     this.#session = session
     this.#rules = rules
     session.on('listChanged', kind => this.#changed(kind))
+    session.on('progress', params => this.#progress.get(String(params.progressToken))?.(params))
     session.on('resourceUpdated', uri => { if (this.#subscriptions.has(uri)) this.emit('resourceUpdated', uri) })
     session.on('connected', replaced => {
       if (!replaced) return
@@ -198,14 +206,43 @@ export class SessionUpstream extends EventEmitter<McpUpstreamEvents> implements 
   }
 
   async #request (method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<Item> {
-    const timeout = this.#session.spec.timeoutMs
-    const requestOptions: RequestOptions = { timeout, resetTimeoutOnProgress: true }
+    if (options.onProgress) return await this.#requestWithProgress(method, params, options, options.onProgress)
+    const requestOptions: RequestOptions = { timeout: this.#session.spec.timeoutMs }
     if (options.signal) requestOptions.signal = options.signal
-    if (options.onProgress) {
-      const report = options.onProgress
-      requestOptions.onprogress = ({ progress, total, message }) => report({ progress, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) })
+    return await this.#track(this.#session.run(client => client.request({ method, params }, ResultSchema, requestOptions)))
+  }
+
+  /**
+   * A request whose progress the client wants: it carries our own progress token, routed by the
+   * session's progress handler to `report` until the request has settled (so a notification
+   * that arrives with the response still goes out before it). The timeout restarts with each
+   * notification; it aborts the request like a cancellation (the upstream is told).
+   */
+  async #requestWithProgress (method: string, params: Record<string, unknown>, options: UpstreamCallOptions, report: NonNullable<UpstreamCallOptions['onProgress']>): Promise<Item> {
+    const token = `toolgate-${++this.#nextProgressToken}`
+    const controller = new AbortController()
+    const timeoutMs = this.#session.spec.timeoutMs
+    const timer = setTimeout(() => controller.abort(new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: timeoutMs })), timeoutMs)
+    const clientSignal = options.signal
+    const forwardAbort = () => controller.abort(clientSignal!.reason)
+    if (clientSignal?.aborted) forwardAbort()
+    else clientSignal?.addEventListener('abort', forwardAbort, { once: true })
+    this.#progress.set(token, ({ progress, total, message }) => {
+      timer.refresh()
+      report({ progress, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) })
+    })
+    const withToken = { ...params, _meta: { progressToken: token } }
+    try {
+      // The SDK's own timeout stays out of the way: ours restarts on progress.
+      return await this.#track(this.#session.run(client => client.request({ method, params: withToken }, ResultSchema, { signal: controller.signal, timeout: MAX_TIMER_MS })))
+    } finally {
+      clearTimeout(timer)
+      clientSignal?.removeEventListener('abort', forwardAbort)
+      this.#progress.delete(token)
     }
-    const pending = this.#session.run(client => client.request({ method, params }, ResultSchema, requestOptions))
+  }
+
+  async #track (pending: Promise<unknown>): Promise<Item> {
     this.#inFlight.add(pending)
     try {
       return await pending as Item

@@ -16,7 +16,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js'
 import { RpcError, SERVER_ERROR } from '../mcp/jsonrpc.ts'
 import type { UpstreamConnectionSpec } from '../tools/compiled.ts'
-import type { ConnectOptions, TransportUsed, UpstreamClient } from './connect.ts'
+import type { ConnectOptions, ProgressParams, TransportUsed, UpstreamClient } from './connect.ts'
 import { describeFailure, isConnectionFailure, neverDelivered } from './errors.ts'
 import type { ListKind, UpstreamCapabilities, UpstreamStatus } from './types.ts'
 
@@ -51,6 +51,7 @@ export interface UpstreamSessionEvents {
   connected: [replaced: boolean]
   listChanged: [ListKind]
   resourceUpdated: [uri: string]
+  progress: [ProgressParams]
 }
 
 export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
@@ -163,7 +164,8 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
           logger: this.#logger,
           clientInfo: this.#options.clientInfo,
           onListChanged: kind => { if (!this.#closed) this.emit('listChanged', kind) },
-          onResourceUpdated: uri => { if (!this.#closed) this.emit('resourceUpdated', uri) }
+          onResourceUpdated: uri => { if (!this.#closed) this.emit('resourceUpdated', uri) },
+          onProgress: params => this.emit('progress', params)
         })
       } catch (err) {
         this.#failed(err, 'connect failed')
@@ -221,7 +223,9 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
       this.#lost(client, err)
       return
     }
-    if (current.transport !== 'streamable-http' || this.#probing) return
+    // Only a failing event stream is worth a probe (not, say, a notification for an unknown request).
+    const streamFailed = isConnectionFailure(err) || /^(SSE stream disconnected|Failed to reconnect SSE stream|Failed to open SSE stream)/.test(err.message)
+    if (current.transport !== 'streamable-http' || this.#probing || !streamFailed) return
     this.#probing = true
     this.run(live => live.ping({ timeout: Math.min(this.spec.timeoutMs, 10_000) }))
       .catch(() => {}) // a failure is handled (and logged) by run and the reconnect

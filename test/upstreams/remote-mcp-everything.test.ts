@@ -20,13 +20,19 @@ for (const { transport, config } of cases) {
     const everything = await startEverything(transport)
     t.teardown(() => everything.stop())
     const gw = await startTestGateway(t)
-    const applied = await gw.applyConfig({ servers: [{ name: 'everything', kind: 'remote-mcp', url: everything.url, transport: config, exclude: ['trigger-*'] }] })
+    const applied = await gw.applyConfig({ servers: [{ name: 'everything', kind: 'remote-mcp', url: everything.url, transport: config, exclude: ['trigger-*-request*', 'trigger-url-*'] }] })
     t.equal(applied.status, 200, await applied.clone().text())
     const client = await gw.connect('everything', await gw.createKey())
 
     const tools = (await client.listTools()).tools.map(tool => tool.name)
     t.ok(tools.includes('echo') && tools.includes('get-sum'), 'its tools are listed')
-    t.notOk(tools.some(name => name.startsWith('trigger-')), 'excluded tools are not listed')
+    t.notOk(tools.some(name => name.startsWith('trigger-sampling') || name.startsWith('trigger-elicitation')), 'excluded tools are not listed')
+
+    // Every progress notification arrives, the last one too (it comes with the result).
+    const progress: number[] = []
+    const done = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: p => progress.push(p.progress) })
+    t.match(textOf(done), /Long running operation completed/)
+    t.same(progress, [1, 2, 3], 'all three progress notifications reached the client')
     t.equal(textOf(await client.callTool({ name: 'echo', arguments: { message: 'hi there' } })), 'Echo: hi there')
     t.match(textOf(await client.callTool({ name: 'get-sum', arguments: { a: 2, b: 40 } })), /42/)
     const prompts = (await client.listPrompts()).prompts

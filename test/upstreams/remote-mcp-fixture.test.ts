@@ -227,3 +227,24 @@ t.test('remote-mcp: completion and shared resource subscriptions (through the di
   await releaseTwo()
   t.same(fixture.subscriptionRequests.at(-1), '-fixture://readme', 'the last release unsubscribes upstream')
 })
+
+t.test('remote-mcp: timeoutMs bounds a request, and restarts with each progress notification', async t => {
+  const fixture = await startFixtureServer()
+  t.teardown(() => fixture.close())
+  const gw = await startTestGateway(t)
+  t.equal((await gw.applyConfig({ servers: [{ name: 'fx', kind: 'remote-mcp', url: fixture.url, timeoutMs: 400 }] })).status, 200)
+  const client = await gw.connect('fx', await gw.createKey())
+
+  const progress: number[] = []
+  const long = await client.callTool({ name: 'slow', arguments: { ms: 900, steps: 6 } }, undefined, { onprogress: p => progress.push(p.progress), timeout: 5000 })
+  t.equal(textOf(long), 'slow done', '900 ms in all, but progress every 150 ms: no timeout')
+  t.same(progress, [1, 2, 3, 4, 5, 6])
+
+  const silent = await client.callTool({ name: 'slow', arguments: { ms: 900 } }, undefined, { timeout: 5000 }).then(() => undefined, (err: { code: number, message: string }) => err)
+  t.equal(silent?.code, -32001, 'no progress: the upstream request times out')
+  t.match(silent?.message, /Request timed out/)
+  const silentWithProgress = await client.callTool({ name: 'slow', arguments: { ms: 900, steps: 1 } }, undefined, { onprogress: () => {}, timeout: 5000 }).then(() => undefined, (err: { code: number }) => err)
+  t.equal(silentWithProgress?.code, -32001, 'progress asked for but too rare: timed out too')
+  await until(() => fixture.cancelled.length >= 1, 'the upstream to be told')
+  t.pass('the timed-out request was cancelled upstream')
+})
