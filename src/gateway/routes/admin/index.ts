@@ -38,7 +38,8 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
     items: doc => (doc.servers ??= []),
     state: async () => {
       const states = await serverStates(deps.db, deps.workspaceId)
-      return (server, view) => ({ ...view as object, ...states.get(server.name) })
+      // Only MCP upstreams have a connection to report; api servers show their config alone.
+      return (server, view) => server.kind === 'remote-mcp' || server.kind === 'stdio' ? { ...view as object, ...states.get(server.name) } : view
     },
     stateFields: ['status', 'lastConnectedAt']
   })

@@ -1,6 +1,5 @@
-// What the admin API shows of a server beyond its config: the connection status an MCP upstream
-// reported (deploying/running/crashed/stopped; `api` servers are always "active") and when it
-// last connected.
+// What the admin API shows of a remote-mcp / stdio server beyond its config: the connection
+// status its upstream reported (deploying/running/crashed/stopped) and when it last connected.
 import type { Db } from '../../../db/index.ts'
 
 export interface ServerState {
