@@ -72,6 +72,8 @@ export interface ServerDoc {
   headers?: Record<string, string>
   /** remote-mcp and stdio: per-request timeout upstream. */
   timeoutMs?: number
+  /** remote-mcp: largest upstream HTTP response body; stdio: largest message on stdout. */
+  maxResponseBytes?: number
   /** stdio: the program to run, its arguments (literal), its environment (values may hold `${NAME}`) and working directory. */
   command?: string
   args?: string[]
@@ -87,7 +89,7 @@ export interface ServerDoc {
 /** Fields that belong to MCP upstream kinds only (remote-mcp, stdio), and to one kind each. */
 export const REMOTE_MCP_FIELDS = ['url', 'transport', 'headers'] as const
 export const STDIO_FIELDS = ['command', 'args', 'env', 'cwd'] as const
-export const UPSTREAM_COMMON_FIELDS = ['timeoutMs', 'include', 'exclude', 'rename'] as const
+export const UPSTREAM_COMMON_FIELDS = ['timeoutMs', 'maxResponseBytes', 'include', 'exclude', 'rename'] as const
 
 export interface ConfigDocument {
   variables?: VariableDoc[]
@@ -198,6 +200,7 @@ export const serverSchema = {
     transport: { enum: MCP_TRANSPORTS },
     headers: headerMap,
     timeoutMs: limits.timeoutMs,
+    maxResponseBytes: limits.maxResponseBytes,
     command: { type: 'string', minLength: 1, maxLength: 4096 },
     args: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 32_768 } },
     env: {

@@ -126,6 +126,7 @@ function compileUpstream (
 ): CompiledUpstream | undefined {
   const names = { include: server.include ?? [], exclude: server.exclude ?? [], rename: server.rename ?? {} }
   const timeoutMs = server.timeoutMs ?? defaults.timeoutMs
+  const maxResponseBytes = server.maxResponseBytes ?? defaults.maxResponseBytes
   if (server.kind === 'remote-mcp') {
     const url = resolveTemplate(server.url!, values)
     const problem = mcpUrlProblem(url)
@@ -135,7 +136,7 @@ function compileUpstream (
     }
     const headers: Record<string, string> = {}
     for (const [name, value] of Object.entries(server.headers ?? {})) headers[name.toLowerCase()] = resolveTemplate(value, values)
-    return { connection: { kind: 'remote-mcp', url, transport: server.transport ?? 'auto', headers, timeoutMs }, names }
+    return { connection: { kind: 'remote-mcp', url, transport: server.transport ?? 'auto', headers, timeoutMs, maxResponseBytes }, names }
   }
   const env: Record<string, string> = {}
   const redact = new Set<string>()
@@ -145,7 +146,7 @@ function compileUpstream (
   }
   return {
     connection: {
-      kind: 'stdio', command: server.command!, args: server.args ?? [], env, redact: [...redact], timeoutMs,
+      kind: 'stdio', command: server.command!, args: server.args ?? [], env, redact: [...redact], timeoutMs, maxResponseBytes,
       ...(server.cwd !== undefined ? { cwd: server.cwd } : {})
     },
     names

@@ -49,6 +49,8 @@ export interface RemoteMcpConnectionSpec {
   transport: 'streamable-http' | 'sse' | 'auto'
   headers: Record<string, string>
   timeoutMs: number
+  /** Largest HTTP response body read from the upstream (an event stream counts per request). */
+  maxResponseBytes: number
 }
 
 /** How to start a stdio server, env variables resolved (secrets in memory only). */
@@ -61,6 +63,8 @@ export interface StdioConnectionSpec {
   /** Secret values used in env: masked in the child's captured stderr. */
   redact: string[]
   timeoutMs: number
+  /** Largest message the child may write on stdout (a bigger one ends it). */
+  maxResponseBytes: number
 }
 
 export type UpstreamConnectionSpec = RemoteMcpConnectionSpec | StdioConnectionSpec

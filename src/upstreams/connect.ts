@@ -97,7 +97,7 @@ async function connectLegacySse (spec: RemoteMcpConnectionSpec, options: Connect
 
 async function connectRemote (spec: RemoteMcpConnectionSpec, options: ConnectOptions): Promise<UpstreamClient> {
   if (spec.transport === 'sse') return await connectLegacySse(spec, options)
-  const pooled = createPooledFetch(new URL(spec.url).origin)
+  const pooled = createPooledFetch(new URL(spec.url).origin, { maxBodyBytes: spec.maxResponseBytes })
   try {
     const client = await connectOver(streamableHttp(spec, pooled), options, spec.timeoutMs)
     return { client, transport: 'streamable-http', close: closing(client, pooled.close) }
@@ -112,7 +112,7 @@ async function connectRemote (spec: RemoteMcpConnectionSpec, options: ConnectOpt
 async function connectStdio (spec: StdioConnectionSpec, options: ConnectOptions): Promise<UpstreamClient> {
   const transport = createStdioTransport(
     { command: spec.command, args: spec.args, env: spec.env, ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}) },
-    { logger: options.logger, redact: spec.redact, serverName: options.serverName }
+    { logger: options.logger, redact: spec.redact, serverName: options.serverName, maxMessageBytes: spec.maxResponseBytes }
   )
   const client = await connectOver(transport, options, spec.timeoutMs)
   return { client, transport: 'stdio', close: closing(client) }

@@ -9,6 +9,14 @@ import { RpcError, SERVER_ERROR } from '../mcp/jsonrpc.ts'
 import { ToolgateError } from '../errors.ts'
 import { StdioNotRunningError } from './stdio-errors.ts'
 
+/** An upstream HTTP response body over the server's maxResponseBytes: that request fails, the session stays. */
+export class UpstreamResponseTooLargeError extends ToolgateError {
+  constructor (limit: number) {
+    super('TG_ERR_UPSTREAM_TOO_LARGE', 502, `upstream response over ${limit} bytes (maxResponseBytes)`)
+    this.name = 'UpstreamResponseTooLargeError'
+  }
+}
+
 /** The SDK prefixes "MCP error <code>: " to the upstream's message; clients get the message as sent. */
 const SDK_PREFIX = /^MCP error -?\d+: /
 
@@ -51,6 +59,7 @@ export function isSessionGone (err: unknown): boolean {
  * answers one request with 401, 403 or 500 keeps its session: a new one would not fare better.
  */
 export function isConnectionFailure (err: unknown): boolean {
+  if (err instanceof UpstreamResponseTooLargeError) return false
   if (isSessionGone(err) || err instanceof SseError) return true
   if (err instanceof StreamableHTTPError || err instanceof McpError || err instanceof RpcError) return false
   if (err instanceof Error && err.message === 'Not connected') return true

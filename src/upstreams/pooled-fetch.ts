@@ -8,11 +8,16 @@
 // `undici.request` over fetch for the same reason (DESIGN, Stack). The body becomes a web stream
 // only when the SDK asks for one (SSE responses, cancel()).
 //
+// Bodies of answers to POSTs are capped at maxBodyBytes (a JSON answer, or every event of an SSE
+// answer together): a bigger one fails that request with UpstreamResponseTooLargeError and is not
+// read further. The GET event stream is not capped: it lives as long as the session.
+//
 // Not handled, on purpose: redirects (never followed; the SDK reports them), and the request's
 // AbortSignal: it is the transport's close signal, shared by every request, and closing the
 // session destroys the pool, which ends every exchange on it.
-import { Readable } from 'node:stream'
+import { pipeline, Readable, Transform } from 'node:stream'
 import { Pool, type Dispatcher } from 'undici'
+import { UpstreamResponseTooLargeError } from './errors.ts'
 
 type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>
 
@@ -54,28 +59,65 @@ class PooledResponse {
   readonly type = 'basic'
   readonly redirected = false
   readonly #body: Dispatcher.ResponseData['body']
+  /** undefined: no cap. */
+  readonly #limit: number | undefined
   #web: ReadableStream<Uint8Array> | undefined
 
-  constructor (url: string, data: Dispatcher.ResponseData) {
+  constructor (url: string, data: Dispatcher.ResponseData, limit: number | undefined) {
     this.url = url
     this.status = data.statusCode
     this.ok = data.statusCode >= 200 && data.statusCode < 300
     this.headers = new PooledHeaders(data.headers)
     this.#body = data.body
+    this.#limit = limit
   }
 
   get body (): ReadableStream<Uint8Array> {
-    this.#web ??= Readable.toWeb(this.#body) as ReadableStream<Uint8Array>
+    // pipeline, not pipe: an error on either side (the cap, a reset connection) ends both.
+    this.#web ??= Readable.toWeb(this.#limit === undefined ? this.#body : pipeline(this.#body, capped(this.#limit), () => {})) as ReadableStream<Uint8Array>
     return this.#web
   }
 
   async text (): Promise<string> {
-    return await this.#body.text()
+    return (await this.#read()).toString('utf8')
   }
 
   async json (): Promise<unknown> {
-    return await this.#body.json()
+    return JSON.parse((await this.#read()).toString('utf8'))
   }
+
+  /** Stops reading (the connection is dropped, not drained) and fails the request. */
+  #discard (limit: number): never {
+    this.#body.on('error', () => {}) // destroying reports "Request aborted"; nobody reads it
+    this.#body.destroy()
+    throw new UpstreamResponseTooLargeError(limit)
+  }
+
+  async #read (): Promise<Buffer> {
+    const limit = this.#limit ?? Infinity
+    const declared = Number(this.headers.get('content-length'))
+    if (declared > limit) this.#discard(limit)
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of this.#body) {
+      size += (chunk as Buffer).length
+      if (size > limit) this.#discard(limit)
+      chunks.push(chunk as Buffer)
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+  }
+}
+
+/** Passes bytes through until `limit`, then fails the stream. */
+function capped (limit: number): Transform {
+  let size = 0
+  return new Transform({
+    transform (chunk: Buffer, _encoding, done) {
+      size += chunk.length
+      if (size > limit) done(new UpstreamResponseTooLargeError(limit))
+      else done(null, chunk)
+    }
+  })
 }
 
 function plainHeaders (headers: RequestInit['headers']): Record<string, string> {
@@ -92,7 +134,7 @@ function plainHeaders (headers: RequestInit['headers']): Record<string, string> 
 }
 
 /** A fetch for one upstream origin; requests to another origin are refused (the transport never makes them). */
-export function createPooledFetch (origin: string, options: { connections?: number } = {}): PooledFetch {
+export function createPooledFetch (origin: string, options: { connections?: number, maxBodyBytes?: number } = {}): PooledFetch {
   const pool = new Pool(origin, {
     connections: options.connections ?? 128,
     keepAliveTimeout: 10_000,
@@ -106,14 +148,9 @@ export function createPooledFetch (origin: string, options: { connections?: numb
     if (url.origin !== origin) throw new TypeError(`pooled fetch for ${origin} cannot reach another origin`)
     const body = init.body
     if (body !== undefined && body !== null && typeof body !== 'string') throw new TypeError('pooled fetch sends string bodies only')
-    const data = await pool.request({
-      origin,
-      path: url.pathname + url.search,
-      method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: plainHeaders(init.headers),
-      body: body ?? null
-    })
-    return new PooledResponse(url.href, data) as unknown as Response
+    const method = (init.method ?? 'GET') as Dispatcher.HttpMethod
+    const data = await pool.request({ origin, path: url.pathname + url.search, method, headers: plainHeaders(init.headers), body: body ?? null })
+    return new PooledResponse(url.href, data, method === 'POST' ? options.maxBodyBytes : undefined) as unknown as Response
   }
   return { fetch, close: async () => { await pool.destroy().catch(() => {}) } }
 }

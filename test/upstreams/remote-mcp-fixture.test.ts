@@ -248,3 +248,33 @@ t.test('remote-mcp: timeoutMs bounds a request, and restarts with each progress 
   await until(() => fixture.cancelled.length >= 1, 'the upstream to be told')
   t.pass('the timed-out request was cancelled upstream')
 })
+
+t.test('remote-mcp: maxResponseBytes caps an upstream answer; the session stays', async t => {
+  const json = await startFixtureServer({ jsonResponse: true })
+  const sse = await startFixtureServer()
+  t.teardown(() => json.close())
+  t.teardown(() => sse.close())
+  const gw = await startTestGateway(t)
+  const applied = await gw.applyConfig({
+    servers: [
+      { name: 'json', kind: 'remote-mcp', url: json.url, maxResponseBytes: 4000 },
+      { name: 'sse', kind: 'remote-mcp', url: sse.url, maxResponseBytes: 4000, timeoutMs: 1500 }
+    ]
+  })
+  t.equal(applied.status, 200)
+  const key = await gw.createKey()
+
+  const viaJson = await gw.connect('json', key)
+  t.equal(textOf(await viaJson.callTool({ name: 'pad', arguments: { bytes: 1000 } })).length, 1000, 'under the cap')
+  const big = await viaJson.callTool({ name: 'pad', arguments: { bytes: 10_000 } }).then(() => undefined, (err: { code: number, message: string }) => err)
+  t.equal(big?.code, -32000)
+  t.match(big?.message, /upstream response over 4000 bytes \(maxResponseBytes\)/, 'a JSON answer over the cap is refused with the reason')
+  t.equal(textOf(await viaJson.callTool({ name: 'beta', arguments: {} })), 'beta', 'the next call works')
+  t.equal(json.initializes, 1, 'on the same session')
+
+  // An SSE answer over the cap is cut; the SDK then waits for the rest, so the call ends by timeout.
+  const viaSse = await gw.connect('sse', key)
+  const cut = await viaSse.callTool({ name: 'pad', arguments: { bytes: 10_000 } }, undefined, { timeout: 10_000 }).then(() => undefined, (err: { code: number }) => err)
+  t.ok(cut, 'an SSE answer over the cap fails')
+  t.equal(textOf(await viaSse.callTool({ name: 'beta', arguments: {} })), 'beta', 'and the session still serves calls')
+})

@@ -110,6 +110,7 @@ t.test('remote-mcp and stdio servers round-trip through export and REST, secrets
     transport: 'sse',
     headers: { Authorization: 'Bearer ${TOKEN}' },
     timeoutMs: 5000,
+    maxResponseBytes: 100000,
     include: ['a*'],
     exclude: ['ab'],
     rename: { abc: 'xyz' }
