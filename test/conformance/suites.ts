@@ -49,18 +49,34 @@ export function remoteMcpRuns (server: string, label = 'remote-mcp'): SuiteRun[]
   return FULL_SUITES.map(suite => ({ id: `${label}/${suite.name}`, version: suite.version, args: suite.args, server, expectedFailures: expected(`${label}-${suite.name}`) }))
 }
 
+type ApiSuite = '0.1.16' | '2025-11-25' | '2026-07-28'
+const ALL_SUITES: ApiSuite[] = ['0.1.16', '2025-11-25', '2026-07-28']
+
 /**
- * The HTTP API fixture behind an `api` server: only the scenarios an HTTP endpoint can express
- * (an `api` server has no resources, prompts, logging, sampling or elicitation).
+ * The HTTP API fixture behind an `api` server: the tool scenarios an HTTP endpoint can express,
+ * and the protocol scenarios that need no fixture tool (an `api` server has no resources,
+ * prompts, logging, sampling or elicitation). Each under the suites that have it at that wire.
  */
-export const API_SCENARIOS = ['tools-list', 'tools-call-simple-text', 'tools-call-image', 'tools-call-audio', 'tools-call-error'] as const
+export const API_SCENARIOS: Record<string, ApiSuite[]> = {
+  'tools-list': ALL_SUITES,
+  'tools-call-simple-text': ALL_SUITES,
+  'tools-call-image': ALL_SUITES,
+  'tools-call-audio': ALL_SUITES,
+  'tools-call-error': ALL_SUITES,
+  'server-initialize': ['0.1.16', '2025-11-25'],
+  ping: ['0.1.16', '2025-11-25'],
+  'server-session-lifecycle': ['2025-11-25'],
+  'server-sse-multiple-streams': ALL_SUITES,
+  'dns-rebinding-protection': ALL_SUITES
+}
 
 export function apiRuns (server: string): SuiteRun[] {
   const runs: SuiteRun[] = []
-  for (const scenario of API_SCENARIOS) {
-    runs.push({ id: `api/0.1.16/${scenario}`, version: '0.1.16', args: ['--scenario', scenario], server, expectedFailures: expected('api') })
-    for (const spec of ['2025-11-25', '2026-07-28']) {
-      runs.push({ id: `api/0.2.0-alpha.12-${spec}/${scenario}`, version: '0.2.0-alpha.12', args: ['--scenario', scenario, '--spec-version', spec], server, expectedFailures: expected(`api-${spec}`) })
+  for (const [scenario, suites] of Object.entries(API_SCENARIOS)) {
+    for (const suite of suites) {
+      runs.push(suite === '0.1.16'
+        ? { id: `api/0.1.16/${scenario}`, version: '0.1.16', args: ['--scenario', scenario], server, expectedFailures: expected('api') }
+        : { id: `api/0.2.0-alpha.12-${suite}/${scenario}`, version: '0.2.0-alpha.12', args: ['--scenario', scenario, '--spec-version', suite], server, expectedFailures: expected(`api-${suite}`) })
     }
   }
   return runs
