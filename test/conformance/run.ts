@@ -38,17 +38,15 @@ const { values: options } = parseArgs({
   }
 })
 
-function configDocument (apiUrl: string, fixture: { url: string, sseUrl: string } | undefined): Record<string, unknown> {
-  const servers: Array<Record<string, unknown>> = [
-    { name: API_SERVER, description: 'Conformance fixture tools over an HTTP API', tools: fixtureApiTools('fixture-api') }
-  ]
-  if (fixture !== undefined) {
-    servers.unshift(
+function configDocument (apiUrl: string, fixture: { url: string, sseUrl: string }): Record<string, unknown> {
+  return {
+    providers: [{ name: 'fixture-api', baseUrl: apiUrl }],
+    servers: [
       { name: REMOTE_SERVER, kind: 'remote-mcp', url: fixture.url, transport: 'streamable-http' },
-      { name: REMOTE_SSE_SERVER, kind: 'remote-mcp', url: fixture.sseUrl, transport: 'sse' }
-    )
+      { name: REMOTE_SSE_SERVER, kind: 'remote-mcp', url: fixture.sseUrl, transport: 'sse' },
+      { name: API_SERVER, description: 'Conformance fixture tools over an HTTP API', tools: fixtureApiTools('fixture-api') }
+    ]
   }
-  return { providers: [{ name: 'fixture-api', baseUrl: apiUrl }], servers }
 }
 
 function selected (runs: SuiteRun[]): SuiteRun[] {
@@ -67,7 +65,6 @@ async function main (): Promise<number> {
   // Whatever started is stopped again, in reverse order, even when a later start fails.
   const stops: Array<() => Promise<void>> = []
   const results: SuiteResult[] = []
-  let setupFailures = 0
   try {
     const fixture = await startFixtureServer()
     stops.push(() => fixture.close())
@@ -78,19 +75,12 @@ async function main (): Promise<number> {
     const gateway = await startConformanceGateway(forwarder.origin, join(resultsDir, 'gateway.log'))
     stops.push(() => gateway.stop())
     forwarder.route(gateway.url, await gateway.createKey())
-    let applied = await gateway.applyConfig(configDocument(api.url, fixture))
-    let remoteMcp = applied.status === 200
-    if (!remoteMcp) {
-      // Until the remote-mcp kind exists, the api server alone still gives protocol-level results.
-      console.log(`remote-mcp server not accepted (${applied.status}: ${applied.text.slice(0, 300)}); running every suite against the api server instead`)
-      setupFailures++
-      applied = await gateway.applyConfig(configDocument(api.url, undefined))
-      if (applied.status !== 200) throw new Error(`applying the api-only config failed: ${applied.status} ${applied.text}`)
-    }
+    const applied = await gateway.applyConfig(configDocument(api.url, fixture))
+    if (applied.status !== 200) throw new Error(`applying the conformance config failed: ${applied.status} ${applied.text}`)
     const runs = selected([
       ...fixtureRuns(),
-      ...remoteMcpRuns(remoteMcp ? REMOTE_SERVER : API_SERVER),
-      ...(remoteMcp ? remoteMcpRuns(REMOTE_SSE_SERVER, 'remote-mcp-sse') : []),
+      ...remoteMcpRuns(REMOTE_SERVER),
+      ...remoteMcpRuns(REMOTE_SSE_SERVER, 'remote-mcp-sse'),
       ...apiRuns(API_SERVER)
     ])
     for (const run of runs) {
@@ -113,7 +103,7 @@ async function main (): Promise<number> {
 
   const records = []
   let passed = 0
-  let failed = setupFailures + reasonProblems.length
+  let failed = reasonProblems.length
   let expected = 0
   let notScored = 0
   // Per target (fixture / remote-mcp / api): scored scenarios passing out of those run.
