@@ -6,8 +6,9 @@
 //   stdio child exits): re-initialize at once, and send the failed request again only when it
 //   cannot have been handled (it never got through). A session that dies within STABLE_MS of
 //   being made, or a connect that fails, waits with exponential backoff before the next try.
-// - While waiting, calls fail fast with a clear error instead of queueing behind a dead upstream,
-//   except that a call may start the next attempt early (at most one per ON_DEMAND_RETRY_MS).
+// - While waiting, a call does not queue behind the backoff timer: it tries to connect itself, at
+//   most one attempt per ON_DEMAND_RETRY_MS shared by all calls, and fails with a clear error if
+//   the upstream is still down.
 // - Status: deploying (first connect), running (connected), crashed (connect failed or the
 //   session died young; retrying), stopped (closed).
 import { EventEmitter } from 'node:events'
@@ -29,9 +30,9 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000 }
 /** A session that lived at least this long was healthy: its loss reconnects at once. */
 const STABLE_MS = 10_000
 /**
- * While backing off, a call may still try to connect at once if the last attempt is at least this
- * old: an upstream that is back is found by the next call, not the next timer. Concurrent calls
- * share one attempt, so a dead upstream sees at most one connect per interval from calls.
+ * While backing off, a call tries to connect itself once the last attempt is at least this old
+ * (waiting for the rest): an upstream that is back is found by the next call, not the next timer.
+ * Concurrent calls share one attempt, so a dead upstream sees at most one connect per interval.
  */
 const ON_DEMAND_RETRY_MS = 250
 
@@ -103,13 +104,19 @@ export class UpstreamSession extends EventEmitter<UpstreamSessionEvents> {
     this.#connect().catch(() => {}) // reported through status and the log
   }
 
-  /** The live client, connecting first if needed. Fails fast while waiting to retry. */
+  /**
+   * The live client, connecting first if needed. While backing off, a call waits for the next
+   * on-demand slot (at most ON_DEMAND_RETRY_MS) and tries then, sharing the attempt with any
+   * other call; it does not wait for the backoff timer.
+   */
   async client (): Promise<Client> {
     if (this.#closed) throw new RpcError(SERVER_ERROR, `Upstream MCP server of "${this.serverName}" is stopped`)
     if (this.#current) return this.#current.client
     if (this.#connecting) return await this.#connecting
-    if (this.#retryTimer && this.#now() - this.#lastAttemptAt < ON_DEMAND_RETRY_MS) {
-      throw new RpcError(SERVER_ERROR, `Upstream MCP server of "${this.serverName}" is unavailable (${this.#lastFailure}); reconnecting`)
+    const wait = this.#retryTimer ? ON_DEMAND_RETRY_MS - (this.#now() - this.#lastAttemptAt) : 0
+    if (wait > 0) {
+      await new Promise(resolve => setTimeout(resolve, wait))
+      return await this.client() // connected, connecting, or now due for an attempt
     }
     return await this.#connect()
   }
