@@ -93,18 +93,25 @@ class PooledResponse {
     throw new UpstreamResponseTooLargeError(limit)
   }
 
+  /** The whole body, by 'data' events (cheaper than an async iterator on this hot path). */
   async #read (): Promise<Buffer> {
     const limit = this.#limit ?? Infinity
     const declared = Number(this.headers.get('content-length'))
     if (declared > limit) this.#discard(limit)
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of this.#body) {
-      size += (chunk as Buffer).length
-      if (size > limit) this.#discard(limit)
-      chunks.push(chunk as Buffer)
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+    const body = this.#body
+    return await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      body.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size <= limit) chunks.push(chunk)
+        else {
+          try { this.#discard(limit) } catch (err) { reject(err) }
+        }
+      })
+      body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+      body.once('error', reject)
+    })
   }
 }
 
