@@ -3,7 +3,7 @@
 import t from 'tap'
 import { sql } from 'kysely'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { applyDocument } from '../../src/config/store.ts'
+import { applyDocument, CONFIG_CHANNEL } from '../../src/config/store.ts'
 import { KeyRing } from '../../src/crypto/keyring.ts'
 import { startMockUpstream } from '../fixtures/mock-upstream.ts'
 import { openTestDb, startTestGateway, useTestCluster } from '../helpers/gateway.ts'
@@ -71,10 +71,11 @@ t.test('an apply on one replica reaches clients of both', async t => {
   t.same(await toolNames(two), ['gamma'])
 
   // Notifications sent while a replica's listener is down are not lost: it reloads on reconnect.
+  // Each replica also listens for session terminations; only the config listeners are cut here.
   const { rows } = await sql<{ terminated: boolean }>`
     select pg_terminate_backend(pid) as terminated from pg_stat_activity
-    where datname = current_database() and query ilike 'LISTEN%'`.execute(db)
-  t.equal(rows.length, 2, 'both listeners were found and cut')
+    where datname = current_database() and query = ${`LISTEN "${CONFIG_CHANNEL}"`}`.execute(db)
+  t.equal(rows.length, 2, 'both config listeners were found and cut')
   await applyDocument(db, keyRing, first.gateway.workspaceId, document('gamma', 'omega'), { actor: 'test', defaults })
   t.same(await eventually(() => toolNames(one), ['gamma', 'omega']), ['gamma', 'omega'], 'replica one catches up after reconnecting')
   t.same(await eventually(() => toolNames(two), ['gamma', 'omega']), ['gamma', 'omega'], 'replica two catches up after reconnecting')
