@@ -1,0 +1,174 @@
+// One warm sandbox slot: an isolated-vm Isolate (memory-limited), one locked-down context in it with
+// the prelude (sandbox-prelude.ts), and the operator's expression compiled into it. The pool that
+// owns slots is in runtime.ts. Everything here is async on the host: the isolate runs on
+// isolated-vm's own threads and the event loop only waits for a promise.
+import ivm from 'isolated-vm'
+import { JS_LINE_OFFSET, wrapJs } from './check.ts'
+import { INTERCEPTOR_FILENAME, SANDBOX_FILENAME, SANDBOX_PRELUDE } from './sandbox-prelude.ts'
+import type { InterceptorFailureKind, InterceptorLimits } from './types.ts'
+
+/** What a run produced: output JSON text, or a failure without the interceptor's name yet. */
+export type SlotOutcome =
+  | { ok: true, text: string }
+  | { ok: false, kind: InterceptorFailureKind, detail: string, line?: number, column?: number, fatal: boolean }
+
+/** Set-up work (prelude, lockdown, compiling) gets this long, whatever the interceptor's own limit. */
+const SETUP_TIMEOUT_MS = 2000
+/**
+ * isolated-vm's timeout cannot stop a long builtin (one String.prototype.replace over megabytes runs
+ * to its end); past the limit plus this grace the host stops waiting, disposes the isolate and
+ * reports the timeout.
+ */
+const WATCHDOG_GRACE_MS = 50
+/** After this many context resets (runtime failures) the whole isolate is rebuilt, to free the old contexts for sure. */
+const RESETS_PER_ISOLATE = 8
+
+interface Hooks {
+  run: ivm.Reference<(input: string, ctx: string, isRequest: boolean, maxBytes: number) => string>
+  collect: ivm.Reference<() => string>
+}
+
+export class JsSlot {
+  readonly isolate: ivm.Isolate
+  #context: ivm.Context | undefined
+  #hooks: Hooks | undefined
+  #resets = 0
+  busy = false
+  disposed = false
+  lastUsed = 0
+  runs = 0
+
+  private constructor (isolate: ivm.Isolate) { this.isolate = isolate }
+
+  /** A new isolate (synchronous in isolated-vm: ~3 ms on this machine) and a context set up in it (async). */
+  static async create (code: string, limits: InterceptorLimits, cache: { data?: ivm.ExternalCopy<ArrayBuffer> }): Promise<JsSlot> {
+    const slot = new JsSlot(new ivm.Isolate({ memoryLimit: Math.max(8, limits.memoryMb) }))
+    try {
+      await slot.#setUp(code, cache)
+      return slot
+    } catch (err) {
+      slot.dispose()
+      throw err
+    }
+  }
+
+  async #setUp (code: string, cache: { data?: ivm.ExternalCopy<ArrayBuffer> }): Promise<void> {
+    const context = await this.isolate.createContext()
+    try {
+      const hooks = await context.eval(SANDBOX_PRELUDE, { filename: SANDBOX_FILENAME, timeout: SETUP_TIMEOUT_MS, reference: true }) as ivm.Reference<Record<string, unknown>>
+      const run = await hooks.get('run', { reference: true }) as Hooks['run']
+      const collect = await hooks.get('collect', { reference: true }) as Hooks['collect']
+      const install = await hooks.get('install', { reference: true }) as ivm.Reference<(f: unknown) => void>
+      const options: ivm.ScriptInfo = { filename: INTERCEPTOR_FILENAME, lineOffset: JS_LINE_OFFSET }
+      if (cache.data !== undefined) options.cachedData = cache.data
+      else options.produceCachedData = true
+      const script = await this.isolate.compileScript(wrapJs(code), options) as ivm.Script & ivm.CachedDataResult
+      if (cache.data === undefined && script.cachedData !== undefined) cache.data = script.cachedData
+      const factory = await script.run(context, { timeout: SETUP_TIMEOUT_MS, reference: true }) as ivm.Reference<unknown>
+      await install.apply(undefined, [factory.derefInto()], { timeout: SETUP_TIMEOUT_MS })
+      script.release(); install.release(); hooks.release()
+      this.#context?.release()
+      this.#context = context
+      this.#hooks = { run, collect }
+    } catch (err) {
+      context.release()
+      throw err
+    }
+  }
+
+  /**
+   * After a failure that did not kill the isolate: a new context, so nothing of the failed call
+   * survives. Returns false when the isolate should be rebuilt instead.
+   */
+  async reset (code: string, cache: { data?: ivm.ExternalCopy<ArrayBuffer> }): Promise<boolean> {
+    if (this.disposed || this.isolate.isDisposed || ++this.#resets > RESETS_PER_ISOLATE) return false
+    try {
+      this.#hooks?.run.release(); this.#hooks?.collect.release(); this.#hooks = undefined
+      await this.#setUp(code, cache)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async run (inputText: string, ctxText: string, isRequest: boolean, limits: InterceptorLimits): Promise<SlotOutcome> {
+    const hooks = this.#hooks
+    if (hooks === undefined || this.disposed) return { ok: false, kind: 'runtime', detail: 'could not run: its sandbox is gone', fatal: true }
+    this.runs++
+    const started = performance.now()
+    let watchdogFired = false
+    let timer: NodeJS.Timeout | undefined
+    const watchdog = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        watchdogFired = true
+        this.dispose()
+        reject(new Error('watchdog'))
+      }, limits.timeoutMs + WATCHDOG_GRACE_MS)
+    })
+    try {
+      let result = await Promise.race([
+        hooks.run.apply(undefined, [inputText, ctxText, isRequest, limits.maxOutputBytes], { timeout: limits.timeoutMs }),
+        watchdog
+      ])
+      if (result === 'P') {
+        // The interceptor returned a promise; V8 ran the microtask queue when run() returned, within
+        // the same time limit. If it is still pending now, nothing can ever settle it.
+        const left = Math.max(1, Math.ceil(limits.timeoutMs - (performance.now() - started)))
+        result = await Promise.race([hooks.collect.apply(undefined, [], { timeout: left }), watchdog])
+      }
+      return decode(result)
+    } catch (err) {
+      return this.#classify(err, watchdogFired, limits)
+    } finally {
+      clearTimeout(timer)
+      watchdog.catch(() => {})
+    }
+  }
+
+  #classify (err: unknown, watchdogFired: boolean, limits: InterceptorLimits): SlotOutcome {
+    const message = err instanceof Error ? err.message : String(err)
+    if (watchdogFired || /timed out/i.test(message)) {
+      return { ok: false, kind: 'timeout', detail: `timed out after ${limits.timeoutMs} ms`, fatal: true }
+    }
+    if (/memory limit/i.test(message) || this.isolate.isDisposed) {
+      if (this.disposed && !/memory limit/i.test(message)) return { ok: false, kind: 'runtime', detail: 'was stopped: its sandbox was shut down', fatal: true }
+      return { ok: false, kind: 'memory', detail: `exceeded its memory limit (${limits.memoryMb} MiB)`, fatal: true }
+    }
+    // Anything else came from isolated-vm itself (a value that could not cross, an internal error).
+    return { ok: false, kind: 'runtime', detail: `failed in the sandbox: ${message.slice(0, 300)}`, fatal: false }
+  }
+
+  dispose (): void {
+    if (this.disposed) return
+    this.disposed = true
+    try { this.#hooks?.run.release(); this.#hooks?.collect.release() } catch {}
+    try { if (!this.isolate.isDisposed) this.isolate.dispose() } catch {}
+  }
+}
+
+function decode (result: unknown): SlotOutcome {
+  if (typeof result !== 'string' || result.length === 0) return { ok: false, kind: 'runtime', detail: 'failed in the sandbox: no result', fatal: false }
+  const tag = result.charCodeAt(0)
+  if (tag === 79 /* O */) return { ok: true, text: result.slice(1) }
+  if (tag === 69 /* E */) {
+    let rec: { kind?: InterceptorFailureKind, message?: string, line?: number, column?: number }
+    try { rec = JSON.parse(result.slice(1)) } catch { rec = {} }
+    const kind = rec.kind ?? 'runtime'
+    const detail = describe(kind, rec.message ?? 'failed', rec.line, rec.column)
+    const outcome: SlotOutcome = { ok: false, kind, detail, fatal: false }
+    if (typeof rec.line === 'number') outcome.line = rec.line
+    if (typeof rec.column === 'number') outcome.column = rec.column
+    return outcome
+  }
+  return { ok: false, kind: 'runtime', detail: 'failed in the sandbox: unexpected result', fatal: false }
+}
+
+function describe (kind: InterceptorFailureKind, message: string, line?: number, column?: number): string {
+  const at = line === undefined ? '' : column === undefined ? ` at line ${line}` : ` at line ${line}, column ${column}`
+  if (kind === 'runtime') {
+    if (message.startsWith('threw a non-Error value') || message.startsWith('does not evaluate') || message.startsWith('returned a promise')) return message + at
+    return `threw${at}: ${message}`
+  }
+  if (kind === 'not_json' && at) return `${message}${at}`
+  return message
+}
