@@ -591,7 +591,11 @@ const hooks = {
     let out;
     try { out = fn(JSONparse(inputText), deepFreeze(JSONparse(ctxText))) } catch (e) { return thrown(e) }
     let isThenable = false;
-    try { isThenable = out !== null && (typeof out === 'object' || typeof out === 'function') && typeof out.then === 'function' } catch (e) { return thrown(e) }
+    try { isThenable = out !== null && (typeof out === 'object' || typeof out === 'function') && typeof out.then === 'function' } catch (e) {
+      let inner;
+      try { inner = JSONparse(thrown(e).slice(1)) } catch { inner = { message: 'an error' } }
+      return fail('not_json', 'returned a value that is not JSON (inspecting it threw: ' + inner.message + ')', { line: inner.line, column: inner.column });
+    }
     if (!isThenable) return finish(out, isRequest, maxBytes);
     const state = { result: null };
     pending = state;
