@@ -159,7 +159,16 @@ class BoundInterceptor implements CompiledInterceptor {
       const e = err as { kind?: InterceptorFailureKind, detail?: string, message?: string }
       throw this.failure(e.kind ?? 'runtime', e.detail ?? `failed: ${e.message ?? String(err)}`)
     }
-    if (outcome.ok) return JsonPayload.ofText(outcome.text)
+    if (outcome.ok) {
+      const payload = JsonPayload.ofText(outcome.text)
+      // The sandbox refused text longer than the cap in UTF-16 units; multi-byte characters can still
+      // take it over in UTF-8 bytes, which only the host counts (natively), and only when it could.
+      const max = state.limits.maxOutputBytes
+      if (outcome.text.length * 3 > max && payload.byteLength() > max) {
+        throw this.failure('output_too_large', `output is ${payload.byteLength()} bytes, over its limit of ${max} (maxOutputBytes)`)
+      }
+      return payload
+    }
     throw this.failure(outcome.kind, outcome.detail, outcome.line, outcome.column)
   }
 
