@@ -23,6 +23,25 @@ const WATCHDOG_GRACE_MS = 50
 /** After this many context resets (runtime failures) the whole isolate is rebuilt, to free the old contexts for sure. */
 const RESETS_PER_ISOLATE = 8
 
+/**
+ * One shared watchdog for all runs in flight (no timer per call): every 20 ms it ends the runs past
+ * their deadline. It only exists while runs are in flight.
+ */
+const inFlight = new Set<JsSlot>()
+let watchdog: NodeJS.Timeout | undefined
+function watch (slot: JsSlot): void {
+  inFlight.add(slot)
+  if (watchdog === undefined) {
+    watchdog = setInterval(() => {
+      if (inFlight.size === 0) { clearInterval(watchdog); watchdog = undefined; return }
+      const now = performance.now()
+      for (const s of inFlight) if (now > s.deadline) s.abort()
+    }, 20)
+    watchdog.unref()
+  }
+}
+function unwatch (slot: JsSlot): void { inFlight.delete(slot) }
+
 interface Hooks {
   run: ivm.Reference<(input: string, ctx: string, isRequest: boolean, maxBytes: number) => string>
   collect: ivm.Reference<() => string>
@@ -91,39 +110,45 @@ export class JsSlot {
     }
   }
 
-  async run (inputText: string, ctxText: string, isRequest: boolean, limits: InterceptorLimits): Promise<SlotOutcome> {
+  /** Set while a run is in flight: its deadline for the watchdog, and how to end it early. */
+  deadline = 0
+  #abort: (() => void) | undefined
+
+  run (inputText: string, ctxText: string, isRequest: boolean, limits: InterceptorLimits): Promise<SlotOutcome> {
     const hooks = this.#hooks
-    if (hooks === undefined || this.disposed) return { ok: false, kind: 'runtime', detail: 'could not run: its sandbox is gone', fatal: true }
+    if (hooks === undefined || this.disposed) return Promise.resolve({ ok: false, kind: 'runtime', detail: 'could not run: its sandbox is gone', fatal: true })
     this.runs++
     const started = performance.now()
-    let watchdogFired = false
-    let timer: NodeJS.Timeout | undefined
-    const watchdog = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
+    return new Promise<SlotOutcome>(resolve => {
+      let settled = false
+      let watchdogFired = false
+      const finish = (outcome: SlotOutcome): void => {
+        if (settled) return
+        settled = true
+        this.#abort = undefined
+        unwatch(this)
+        resolve(outcome)
+      }
+      this.deadline = started + limits.timeoutMs + WATCHDOG_GRACE_MS
+      this.#abort = () => {
         watchdogFired = true
         this.dispose()
-        reject(new Error('watchdog'))
-      }, limits.timeoutMs + WATCHDOG_GRACE_MS)
-    })
-    try {
-      let result = await Promise.race([
-        hooks.run.apply(undefined, [inputText, ctxText, isRequest, limits.maxOutputBytes], { timeout: limits.timeoutMs }),
-        watchdog
-      ])
-      if (result === 'P') {
+        finish({ ok: false, kind: 'timeout', detail: `timed out after ${limits.timeoutMs} ms`, fatal: true })
+      }
+      watch(this)
+      const fail = (err: unknown): void => finish(this.#classify(err, watchdogFired, limits))
+      hooks.run.apply(undefined, [inputText, ctxText, isRequest, limits.maxOutputBytes], { timeout: limits.timeoutMs }).then(result => {
+        if (result !== 'P') return finish(decode(result))
         // The interceptor returned a promise; V8 ran the microtask queue when run() returned, within
         // the same time limit. If it is still pending now, nothing can ever settle it.
         const left = Math.max(1, Math.ceil(limits.timeoutMs - (performance.now() - started)))
-        result = await Promise.race([hooks.collect.apply(undefined, [], { timeout: left }), watchdog])
-      }
-      return decode(result)
-    } catch (err) {
-      return this.#classify(err, watchdogFired, limits)
-    } finally {
-      clearTimeout(timer)
-      watchdog.catch(() => {})
-    }
+        hooks.collect.apply(undefined, [], { timeout: left }).then(r => finish(decode(r)), fail)
+      }, fail)
+    })
   }
+
+  /** The watchdog's call: past the deadline, dispose the isolate and report the timeout now. */
+  abort (): void { this.#abort?.() }
 
   #classify (err: unknown, watchdogFired: boolean, limits: InterceptorLimits): SlotOutcome {
     const message = err instanceof Error ? err.message : String(err)

@@ -325,7 +325,10 @@ export class InterceptorRuntime {
 
   /** @internal One JS run: a slot from the pool, the run, the slot back (or reset, or disposed). */
   async _runJs (state: JsState, inputText: string, ctxText: string): Promise<SlotOutcome> {
-    const slot = await this.#acquire(state)
+    // Fast path: an idle warm slot, without a promise hop.
+    const idle = this.#closed ? undefined : state.idle.pop()
+    if (idle !== undefined) idle.busy = true
+    const slot = idle ?? await this.#acquire(state)
     let outcome: SlotOutcome
     try {
       outcome = await slot.run(inputText, ctxText, state.phase === 'request', state.limits)
