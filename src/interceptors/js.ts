@@ -1,7 +1,40 @@
-// One warm sandbox slot: an isolated-vm Isolate (memory-limited), one locked-down context in it with
-// the prelude (sandbox-prelude.ts), and the operator's expression compiled into it. The pool that
-// owns slots is in runtime.ts. Everything here is async on the host: the isolate runs on
-// isolated-vm's own threads and the event loop only waits for a promise.
+// The JS interceptor sandbox.
+//
+// Semantics (what an operator writes):
+// - `code` is ONE JavaScript expression that evaluates to a function: `(input, ctx) => …`,
+//   `function (input, ctx) { … }` or `async (input, ctx) => …` (a returned promise is awaited, inside
+//   the same time limit). Helpers go inside it, e.g. an IIFE returning the function. The expression is
+//   evaluated anew for every call, so nothing survives from one call to the next.
+// - Line/column numbers in every error are the operator's own (line 1 = first line of `code`).
+// - `input`: the parsed JSON (request phase: the arguments object; response phase: the upstream body,
+//   or a string when the upstream body was text). `ctx`: a deep-frozen copy of { server, tool,
+//   arguments, status?, headers?, endUserId }.
+// - Output: any JSON value for `response` (`undefined` is bad_output); a plain object for `request`
+//   (anything else is bad_output). Functions, symbols, BigInt anywhere, cycles, and getters/toJSON
+//   that throw while serializing are not_json; `undefined` properties are dropped as JSON does. The
+//   size is checked on the JSON text in UTF-8 bytes (output_too_large).
+// - Available: the ECMAScript built-ins (JSON, Math, Date, RegExp, Map, Intl, …), atob/btoa,
+//   TextEncoder/TextDecoder (UTF-8), URL/URLSearchParams, structuredClone, DOMException. Absent:
+//   require, process, import() (rejects), fetch/XMLHttpRequest/WebSocket, file system, timers
+//   (setTimeout, setInterval, queueMicrotask), SharedArrayBuffer, WebAssembly, WeakRef,
+//   FinalizationRegistry, and every Toolgate/host object.
+// - Every intrinsic and globalThis are frozen: assignments to them are ignored (sloppy code) or throw
+//   (strict code). Own properties named like Object.prototype/Error.prototype members (out.constructor,
+//   this.name) can still be assigned.
+// - Failures: runtime (a throw, with line/column for Errors; "threw a non-Error value: …" otherwise),
+//   timeout (limits.timeoutMs of wall time, promise jobs included), memory (limits.memoryMb heap per
+//   isolate; a ~1 MB JSON body needs about 64 MiB to be parsed and transformed), output_too_large,
+//   not_json, bad_output.
+//
+// Isolation: one isolated-vm Isolate per warm slot (its own V8 heap, memory-limited), one context in
+// it, locked down by the prelude; only strings cross (input JSON text and ctx JSON text in, output JSON
+// text or an error record out), so no host object or reference ever enters. A timeout or memory
+// blow-up disposes the isolate (rebuilt lazily or in the background); any other failure replaces the
+// context. Runs use isolated-vm's async API only: the isolate runs on its own thread and the event
+// loop never waits for it. Sync calls measured ~4x cheaper on a 1 KB body, but V8 cannot interrupt
+// some builtins (a String.prototype.replace over 2 MB ran 249 ms past a 4 ms timeout), which would
+// stall the gateway's event loop; a shared watchdog ends such a run at timeoutMs + 50 ms and disposes
+// its isolate.
 import ivm from 'isolated-vm'
 import { JS_LINE_OFFSET, wrapJs } from './check.ts'
 import { INTERCEPTOR_FILENAME, SANDBOX_FILENAME, SANDBOX_PRELUDE } from './sandbox-prelude.ts'
