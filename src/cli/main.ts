@@ -11,6 +11,7 @@ import { KeyRing } from '../crypto/keyring.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { ConfigInvalidError } from '../errors.ts'
 import { withConnection, withDatabase } from './database.ts'
+import { IMPORT_OPTIONS } from './import-options.ts'
 
 const HELP = `toolgate — a self-hosted MCP gateway
 
@@ -21,6 +22,11 @@ Commands:
   migrate                       Apply pending database migrations and exit
   apply -f <file>               Apply a config document (YAML or JSON) atomically
   export [-o <file>] [--json]   Print the current config document (secret values are never included)
+  import openapi <file|url> --server <name> [--provider <name>] [--base-url <url>]
+        [--include-tag <tag>]… [--exclude-tag <tag>]… [--include-path <glob>]… [--exclude-path <glob>]…
+        [--method <METHOD>]… [--include-operation <glob>]… [--exclude-operation <glob>]…
+        [--secret NAME=VALUE]… [--no-simplify] [--no-output-schemas] [--dry-run] [--prune] [--json]
+                                Import an OpenAPI 3.x / Swagger 2.0 document as tools (upsert by method + path)
   api-keys create --end-user <id> [--name <name>] [--servers a,b] [--expires-at <ISO date>]
   api-keys list                 List API keys (never the keys themselves)
   api-keys revoke <id>          Revoke an API key
@@ -47,7 +53,8 @@ export async function run (argv: string[]): Promise<number> {
       'end-user': { type: 'string' },
       name: { type: 'string' },
       servers: { type: 'string' },
-      'expires-at': { type: 'string' }
+      'expires-at': { type: 'string' },
+      ...IMPORT_OPTIONS
     }
   })
   const [command = 'serve', sub, arg] = positionals
@@ -94,6 +101,11 @@ export async function run (argv: string[]): Promise<number> {
       if (values.output) await writeFile(values.output, text)
       else process.stdout.write(text)
       return 0
+    }
+    case 'import': {
+      if (sub !== 'openapi' || !arg) throw new UsageError('usage: toolgate import openapi <file|url> --server <name>')
+      const { importOpenApiCommand } = await import('./import-openapi.ts')
+      return await importOpenApiCommand(settings, arg, values, print)
     }
     case 'api-keys':
       return await apiKeys(sub, arg, values)

@@ -84,6 +84,8 @@ export interface ServerDoc {
   exclude?: string[]
   /** remote-mcp and stdio: upstream tool name → the name clients see. */
   rename?: Record<string, string>
+  /** api only: tools/list shows search_tools, describe_tool and call_tool instead of every tool. */
+  discovery?: boolean
 }
 
 /** Fields that belong to MCP upstream kinds only (remote-mcp, stdio), and to one kind each. */
@@ -215,7 +217,8 @@ export const serverSchema = {
       type: 'object',
       propertyNames: { minLength: 1, maxLength: 128 },
       additionalProperties: { type: 'string', pattern: TOOL_NAME }
-    }
+    },
+    discovery: { type: 'boolean' }
   }
 } as const
 

@@ -25,6 +25,8 @@ export interface Settings {
   sseKeepAliveMs: number
   /** How long an MCP session id stays valid after initialize. */
   sessionMaxAgeMs: number
+  /** Largest OpenAPI document the importer reads (file, URL or request body). */
+  maxOpenApiBytes: number
 }
 
 export class SettingsError extends Error {
@@ -88,6 +90,7 @@ export function loadSettings (env: Env = process.env): Settings {
     maxResponseBytes: integer(env, 'TOOLGATE_MAX_RESPONSE_BYTES', 10 * 1024 * 1024, 1),
     maxRequestBytes: integer(env, 'TOOLGATE_MAX_REQUEST_BYTES', 4 * 1024 * 1024, 1024),
     sseKeepAliveMs: integer(env, 'TOOLGATE_SSE_KEEPALIVE_MS', 15_000, 0),
-    sessionMaxAgeMs: integer(env, 'TOOLGATE_SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1000)
+    sessionMaxAgeMs: integer(env, 'TOOLGATE_SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1000),
+    maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 10 * 1024 * 1024, 1024)
   }
 }

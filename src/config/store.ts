@@ -103,6 +103,7 @@ async function readDocumentIn (db: Transaction<Database>, workspaceId: string): 
       title: s.title ?? undefined,
       description: s.description ?? undefined,
       instructions: s.instructions ?? undefined,
+      discovery: s.discovery ? true : undefined,
       ...(s.kind === 'api' ? {} : upstreamFields(s.upstream)),
       tools: s.kind !== 'api' ? undefined : tools.filter(t => t.server_id === s.id).map(t => strip<ToolDoc>({
         name: t.name,
@@ -241,6 +242,7 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
         description: s.description ?? null,
         instructions: s.instructions ?? null,
         upstream: upstreamColumn(s),
+        discovery: s.discovery === true,
         ...(previous ? { status: previous.status, last_connected_at: previous.last_connected_at } : kind === 'api' ? {} : { status: 'deploying' }),
         config_version: version,
         position

@@ -120,6 +120,7 @@ function checkServerKind (server: ServerDoc, at: string, variables: Set<string>,
     return
   }
   refuse(['tools'], `only api servers declare tools; a ${kind} server's tools come from its MCP server (filter them with include, exclude and rename)`)
+  refuse(['discovery'], `only for api servers (a ${kind} server lists its upstream's tools)`)
   if (kind === 'remote-mcp') {
     refuse(STDIO_FIELDS, 'only for stdio servers (this server has kind "remote-mcp")')
     if (server.url === undefined) {

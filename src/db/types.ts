@@ -74,6 +74,8 @@ export interface ServersTable {
   position: number
   /** remote-mcp and stdio: their ServerDoc fields (unresolved `${NAME}` references), else null. */
   upstream: Json<Record<string, unknown> | null> | null
+  /** api: dynamic tool discovery (migration 0006). */
+  discovery: Generated<boolean>
 }
 
 export interface ToolsTable {

@@ -97,15 +97,30 @@ function callOptions (ctx: DispatchContext): { signal?: AbortSignal, onProgress?
 async function listTools (ctx: DispatchContext): Promise<Record<string, unknown>> {
   if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') return { tools: await requireUpstream(ctx, 'tools/list').listTools() }
   const modern = hasStructuredOutput(ctx.version)
+  if (ctx.server.discovery) return { tools: ctx.server.discovery.descriptors(modern) }
   return { tools: ctx.server.toolList.map(tool => modern ? tool.descriptor : tool.legacyDescriptor) }
 }
 
 async function callTool (ctx: DispatchContext, params: Record<string, unknown> | undefined): Promise<unknown> {
-  const name = stringParam(params, 'name', 'tools/call')
-  const args = objectParam(params, 'arguments', 'tools/call')
+  let name = stringParam(params, 'name', 'tools/call')
+  let args = objectParam(params, 'arguments', 'tools/call')
   ctx.call = { tool: name }
   if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') {
     return await requireUpstream(ctx, 'tools/call').callTool(name, args ?? {}, callOptions(ctx))
+  }
+  // Discovery: search_tools / describe_tool answer here; call_tool goes on as a call of its target.
+  if (ctx.server.discovery?.isMetaTool(name)) {
+    const meta = ctx.server.discovery.answer(name, args ?? {}, hasStructuredOutput(ctx.version))
+    if ('result' in meta) {
+      if (meta.result.structuredContent && !hasStructuredOutput(ctx.version)) {
+        const { structuredContent: _, ...rest } = meta.result
+        return rest
+      }
+      return meta.result
+    }
+    name = meta.call.name
+    args = meta.call.arguments
+    ctx.call.tool = name
   }
   const tool = ctx.server.tools.get(name)
   if (!tool) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`)

@@ -463,7 +463,9 @@ export function convertOpenApi (spec: OpenApiObject, options: ConvertOptions): C
     if (!jsonType) return undefined
     const raw = content[jsonType]?.schema
     if (!isObjectSchema(converter.deref(raw))) return undefined
-    const ctx = converter.context()
+    // Simplified outputs stop two levels down (a result's fields and theirs): what a model needs to
+    // read the result, and a validator that deep upstream drift does not break. Inputs stay whole.
+    const ctx = converter.context(converter.options.dropNoise ? 2 : Infinity)
     const converted = ctx.convert(raw) as Json
     const schema: Json = '$ref' in converted ? { type: 'object', allOf: [converted] } : { ...converted, type: 'object' }
     if (Object.keys(ctx.defs).length > 0) schema.$defs = { ...(schema.$defs as Json | undefined), ...ctx.defs }

@@ -57,9 +57,12 @@ export class SchemaConverter {
     return node as Json
   }
 
-  /** A new tool schema context: one `$defs` for everything placed under that root. */
-  context (): SchemaContext {
-    return new SchemaContext(this)
+  /**
+   * A new tool schema context: one `$defs` for everything placed under that root. `maxLevel` cuts
+   * nesting (properties of properties, items of items) below that level to its bare type.
+   */
+  context (maxLevel = Infinity): SchemaContext {
+    return new SchemaContext(this, maxLevel)
   }
 
   size (ref: string): number {
@@ -91,9 +94,34 @@ export class SchemaContext {
   readonly #placed = new Map<string, string>()
   readonly #defs: Record<string, unknown> = {}
   readonly #inlining = new Set<string>()
+  readonly #maxLevel: number
+  #level = 0
 
-  constructor (converter: SchemaConverter) {
+  constructor (converter: SchemaConverter, maxLevel: number) {
     this.#converter = converter
+    this.#maxLevel = maxLevel
+  }
+
+  /** A schema below the level cut: its type (and description) only. */
+  #bare (node: Json): Json {
+    const target = this.#converter.deref(node) ?? {}
+    const out: Json = {}
+    const type = target.type ?? (target.properties ? 'object' : target.items ? 'array' : undefined)
+    if (type !== undefined) out.type = type
+    if (target.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null']
+    const description = typeof node.description === 'string' ? node.description : target.description
+    if (typeof description === 'string' && this.#converter.options.maxDescriptionChars > 0) out.description = shorten(description, Math.min(120, this.#converter.options.maxDescriptionChars))
+    return out
+  }
+
+  #nested (sub: unknown, depth: number): unknown {
+    this.#level++
+    try {
+      if (this.#level > this.#maxLevel && sub !== null && typeof sub === 'object' && !Array.isArray(sub)) return this.#bare(sub as Json)
+      return this.convert(sub, depth)
+    } finally {
+      this.#level--
+    }
   }
 
   /** The `$defs` that converted schemas of this context point into (empty when none). */
@@ -128,10 +156,11 @@ export class SchemaContext {
         out.description = typeof out.description === 'string' ? `${text} ${out.description}` : text
       } else if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
         const map: Json = {}
-        for (const [name, sub] of Object.entries(value)) map[name] = this.convert(sub, depth + 1)
+        const level = key === 'properties' || key === 'patternProperties'
+        for (const [name, sub] of Object.entries(value)) map[name] = level ? this.#nested(sub, depth + 1) : this.convert(sub, depth + 1)
         out[key === 'definitions' ? '$defs' : key] = map
       } else if (SCHEMA_VALUES.has(key) && value !== null && typeof value === 'object') {
-        out[key] = this.convert(value, depth + 1)
+        out[key] = key === 'items' || key === 'additionalProperties' ? this.#nested(value, depth + 1) : this.convert(value, depth + 1)
       } else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) {
         out[key] = value.map(sub => this.convert(sub, depth + 1))
       } else {

@@ -5,6 +5,7 @@ import { createAjv, describeAjvErrors } from '../config/ajv.ts'
 import { referencedVariables, resolveTemplate } from '../config/templates.ts'
 import { baseUrlProblem, mcpUrlProblem, pathParameters } from '../config/validate.ts'
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
+import { buildDiscoveryIndex } from '../discovery/index.ts'
 import type { ArgumentBinding, CompiledConfig, CompiledServer, CompiledTool, CompiledUpstream, ToolDescriptor } from './compiled.ts'
 
 export interface CompileDefaults {
@@ -181,6 +182,7 @@ export function compileConfig (doc: ConfigDocument, version: number, values: Rea
       compiled.toolList.push(one)
       origins.add(one.origin)
     })
+    if (server.discovery === true) compiled.discovery = buildDiscoveryIndex(compiled.toolList)
     servers.set(server.name, compiled)
   })
 

@@ -1,5 +1,6 @@
 // The compiled form of a config version: everything a tool call needs, built once and looked up.
 import type { ValidateFunction } from 'ajv'
+import type { DiscoveryIndex } from '../discovery/index.ts'
 
 export interface ToolDescriptor {
   name: string
@@ -96,6 +97,8 @@ export interface CompiledServer {
   tools: Map<string, CompiledTool>
   /** In config order. */
   toolList: CompiledTool[]
+  /** api with `discovery: true`: the search index over toolList, built once per config version. */
+  discovery?: DiscoveryIndex
 }
 
 export interface CompiledConfig {

@@ -11,6 +11,8 @@ import { validateDocument } from '../../src/config/validate.ts'
 import { planImport, readOpenApi } from '../../src/openapi/index.ts'
 import { compileConfig } from '../../src/tools/compile.ts'
 
+t.setTimeout(180_000)
+
 const root = dirname(createRequire(import.meta.url).resolve('@readme/oas-examples/package.json'))
 const files: string[] = []
 for (const version of ['2.0', '3.0', '3.1']) {

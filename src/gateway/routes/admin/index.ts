@@ -8,6 +8,7 @@ import { requireAdmin } from '../../plugins/admin-auth.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { registerCollection } from './collection.ts'
 import { configRoutes } from './config.ts'
+import { openApiImportRoutes } from './openapi-import.ts'
 import { serverStates } from './server-state.ts'
 
 export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Promise<void> {
@@ -22,6 +23,7 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
 
   configRoutes(app, deps)
   apiKeyRoutes(app, deps)
+  openApiImportRoutes(app, deps)
 
   registerCollection<ProviderDoc>(app, deps, {
     path: '/providers', noun: 'provider', schema: providerSchema,
