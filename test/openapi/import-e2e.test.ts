@@ -166,8 +166,20 @@ t.test('import, call, re-import, prune, discovery, refusals', async t => {
   t.ok(result.isError)
   t.match(result.content[0]?.text, /Unknown tool: nope/)
 
-  // Refused documents: a clear error naming the place; nothing changes.
+  // The document itself as a YAML body, options in the query string; a dry run applies nothing.
+  const { ADMIN_TOKEN } = await import('../helpers/gateway.ts')
   const unchanged = await version()
+  const yamlBody = await fetch(`${tg.url}/api/v1/servers/mock/import/openapi?dryRun=true&baseUrl=${encodeURIComponent(mock.url)}&includeTags=items`, {
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/yaml' }, body: yamlText
+  })
+  t.equal(yamlBody.status, 200)
+  const dry = await yamlBody.json() as Record<string, any>
+  t.equal(dry.dryRun, true)
+  t.same(dry.created, ['deleteItem'], 'the pruned operation would come back')
+  t.equal(dry.configVersion, undefined)
+  t.equal(await version(), unchanged, 'dry run: nothing applied')
+
+  // Refused documents: a clear error naming the place; nothing changes.
   const refuse = async (label: string, body: unknown, status: number, path: RegExp, message: RegExp) => {
     const answer = await tg.admin('POST', '/servers/mock/import/openapi', body)
     t.equal(answer.status, status, `${label}: HTTP ${status}`)
@@ -185,7 +197,7 @@ t.test('import, call, re-import, prune, discovery, refusals', async t => {
 
   // 20 MB: over the default 10 MiB limit, through the API (413) and the CLI (before reading).
   const huge = JSON.stringify({ openapi: '3.0.3', info: { title: 'huge', version: '1' }, paths: {}, 'x-padding': 'x'.repeat(20 * 1024 * 1024) })
-  const big = await fetch(`${tg.url}/api/v1/servers/mock/import/openapi`, { method: 'POST', headers: { authorization: `Bearer ${(await import('../helpers/gateway.ts')).ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: huge })
+  const big = await fetch(`${tg.url}/api/v1/servers/mock/import/openapi`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: huge })
   t.equal(big.status, 413, 'API: 413 over TOOLGATE_MAX_OPENAPI_BYTES')
   await big.text()
   const hugeFile = join(dir, 'huge.json')

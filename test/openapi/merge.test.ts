@@ -79,3 +79,12 @@ t.test('simplification: examples dropped, required and enum kept, sizes reported
   t.same(input.$defs.Node, { type: 'object', properties: { next: { $ref: '#/$defs/Node' } } })
   t.ok(plan.toolList.after.bytes < plan.toolList.before.bytes, `${plan.toolList.before.bytes} → ${plan.toolList.after.bytes} bytes`)
 })
+
+t.test('servers: a relative URL is resolved against the document\'s URL; none at all needs a base URL', async t => {
+  const document = { openapi: '3.0.3', info: { title: 'R', version: '1' }, servers: [{ url: '/api/v2' }], paths: { '/x': { get: { responses: { 200: { description: 'ok' } } } } } }
+  const doc: ConfigDocument = {}
+  planImport(doc, await loadOpenApi(structuredClone(document), 'https://docs.example.com/specs/openapi.json'), { server: 'r' })
+  t.equal(doc.providers![0]!.baseUrl, 'https://docs.example.com/api/v2')
+  t.throws(() => planImport({}, { spec: { ...document, servers: [] }, sourceVersion: '3.0.3' }, { server: 'r' }), /names no server URL/)
+  t.throws(() => planImport({}, { spec: document, sourceVersion: '3.0.3' }, { server: 'r' }), /"\/api\/v2" is relative/)
+})
