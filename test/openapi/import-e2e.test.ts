@@ -193,6 +193,9 @@ t.test('import, call, re-import, prune, discovery, refusals', async t => {
     /^paths\["\/echo\/items"\]\.post\.requestBody\.content\["application\/json"\]\.schema\.\$ref$/, /does not resolve/)
   await refuse('unsupported version', { document: yamlText.replace('openapi: 3.0.3', 'openapi: 4.0.0'), baseUrl: mock.url }, 400, /^openapi$/, /unsupported version "4\.0\.0"/)
   await refuse('invalid parameter', { document: yamlText.replace('in: query\n          schema: { type: string }', 'in: nowhere\n          schema: { type: string }'), baseUrl: mock.url }, 400, /parameters\[0\]\.in$/, /allowed values/)
+  const typo = await tg.admin('POST', '/servers/mock/import/openapi', { document: yamlText, baseUrl: mock.url, includeTag: ['items'] })
+  t.equal(typo.status, 400, 'an unknown option is refused, not ignored')
+  t.match((await typo.json() as { error: { message: string } }).error.message, /unknown option "includeTag"/)
   t.equal(await version(), unchanged, 'nothing was applied')
 
   // 20 MB: over the default 10 MiB limit, through the API (413) and the CLI (before reading).

@@ -10,7 +10,11 @@ const LIST_OPTIONS = ['includeTags', 'excludeTags', 'includePaths', 'excludePath
 const STRING_OPTIONS = ['provider', 'baseUrl'] as const
 const BOOLEAN_OPTIONS = ['prune', 'simplify', 'outputSchemas', 'dryRun'] as const
 
+const KNOWN = new Set<string>([...LIST_OPTIONS, ...STRING_OPTIONS, ...BOOLEAN_OPTIONS, 'secrets'])
+
 function readOptions (from: Record<string, unknown>, server: string): ImportOptions & { dryRun?: boolean } {
+  const unknown = Object.keys(from).filter(key => !KNOWN.has(key))
+  if (unknown.length > 0) throw badRequest(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...KNOWN].join(', ')})`)
   const options: ImportOptions & { dryRun?: boolean } = { server }
   for (const key of STRING_OPTIONS) {
     const value = from[key]
