@@ -91,6 +91,6 @@ export function loadSettings (env: Env = process.env): Settings {
     maxRequestBytes: integer(env, 'TOOLGATE_MAX_REQUEST_BYTES', 4 * 1024 * 1024, 1024),
     sseKeepAliveMs: integer(env, 'TOOLGATE_SSE_KEEPALIVE_MS', 15_000, 0),
     sessionMaxAgeMs: integer(env, 'TOOLGATE_SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1000),
-    maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 10 * 1024 * 1024, 1024)
+    maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024)
   }
 }

@@ -18,7 +18,7 @@ export interface LoadedDocument {
   sourceUrl?: string
 }
 
-export const DEFAULT_MAX_OPENAPI_BYTES = 10 * 1024 * 1024
+export const DEFAULT_MAX_OPENAPI_BYTES = 16 * 1024 * 1024
 
 function tooLarge (bytes: number, maxBytes: number): OpenApiError {
   return new OpenApiError([{ path: '(document)', message: `is ${bytes} bytes, over the limit of ${maxBytes} bytes (TOOLGATE_MAX_OPENAPI_BYTES)` }], 413)

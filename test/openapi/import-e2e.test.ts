@@ -198,7 +198,7 @@ t.test('import, call, re-import, prune, discovery, refusals', async t => {
   t.match((await typo.json() as { error: { message: string } }).error.message, /unknown option "includeTag"/)
   t.equal(await version(), unchanged, 'nothing was applied')
 
-  // 20 MB: over the default 10 MiB limit, through the API (413) and the CLI (before reading).
+  // 20 MB: over the default 16 MiB limit, through the API (413) and the CLI (before reading).
   const huge = JSON.stringify({ openapi: '3.0.3', info: { title: 'huge', version: '1' }, paths: {}, 'x-padding': 'x'.repeat(20 * 1024 * 1024) })
   const big = await fetch(`${tg.url}/api/v1/servers/mock/import/openapi`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: huge })
   t.equal(big.status, 413, 'API: 413 over TOOLGATE_MAX_OPENAPI_BYTES')
@@ -207,7 +207,7 @@ t.test('import, call, re-import, prune, discovery, refusals', async t => {
   await writeFile(hugeFile, huge)
   cli = await runCli(['import', 'openapi', hugeFile, '--server', 'mock'], cliEnvironment)
   t.equal(cli.code, 1)
-  t.match(cli.stderr, /huge\.json is 2097\d+ bytes, over the limit of 10485760 bytes \(TOOLGATE_MAX_OPENAPI_BYTES\)/)
+  t.match(cli.stderr, /huge\.json is 2097\d+ bytes, over the limit of 16777216 bytes \(TOOLGATE_MAX_OPENAPI_BYTES\)/)
   cli = await runCli(['import', 'openapi', join(dir, 'bad.yaml'), '--server', 'mock'], cliEnvironment)
   t.equal(cli.code, 2, 'a missing file is a usage error')
   await writeFile(join(dir, 'bad.yaml'), 'openapi: 3.0.0\ninfo: [\n')
