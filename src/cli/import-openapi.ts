@@ -19,8 +19,15 @@ export async function importOpenApiCommand (settings: Settings, target: string, 
   const secrets: Record<string, string> = {}
   for (const pair of list(values.secret) ?? []) {
     const at = pair.indexOf('=')
-    if (at <= 0) throw new UsageError(`--secret ${pair.split('=')[0]}: expected NAME=VALUE`)
-    secrets[pair.slice(0, at)] = pair.slice(at + 1)
+    if (at === 0) throw new UsageError('--secret: expected NAME=VALUE, or NAME to read the value from the environment variable NAME')
+    if (at > 0) {
+      secrets[pair.slice(0, at)] = pair.slice(at + 1)
+      continue
+    }
+    // `--secret NAME`: the value from the environment, so it never shows in the process list.
+    const value = process.env[pair]
+    if (value === undefined) throw new UsageError(`--secret ${pair}: no environment variable ${pair} (or give --secret ${pair}=VALUE)`)
+    secrets[pair] = value
   }
   const options: ImportOptions = { server }
   if (typeof values.provider === 'string') options.provider = values.provider

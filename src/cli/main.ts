@@ -25,7 +25,7 @@ Commands:
   import openapi <file|url> --server <name> [--provider <name>] [--base-url <url>]
         [--include-tag <tag>]… [--exclude-tag <tag>]… [--include-path <glob>]… [--exclude-path <glob>]…
         [--method <METHOD>]… [--include-operation <glob>]… [--exclude-operation <glob>]…
-        [--secret NAME=VALUE]… [--no-simplify] [--no-output-schemas] [--dry-run] [--prune] [--json]
+        [--secret NAME[=VALUE]]… [--no-simplify] [--no-output-schemas] [--dry-run] [--prune] [--json]
                                 Import an OpenAPI 3.x / Swagger 2.0 document as tools (upsert by method + path)
   api-keys create --end-user <id> [--name <name>] [--servers a,b] [--expires-at <ISO date>]
   api-keys list                 List API keys (never the keys themselves)

@@ -118,9 +118,16 @@ t.test('import, call, re-import, prune, discovery, refusals', async t => {
   t.match(cli.stdout, /removed: deleteItem \(DELETE \/echo\/items\/\{itemId\}\)/)
   t.equal(await version(), before, 'dry run applied nothing')
 
-  cli = await runCli(['import', 'openapi', reducedFile, '--server', 'mock', '--prune'], cliEnvironment)
+  // --secret NAME takes the value from the environment (never in argv): the next call uses it.
+  cli = await runCli(['import', 'openapi', reducedFile, '--server', 'mock', '--prune', '--secret', 'MOCK_APIKEY'], { ...cliEnvironment, MOCK_APIKEY: 'key-from-env' })
   t.equal(cli.code, 0, cli.stderr)
   t.match(cli.stdout, /removed: deleteItem/)
+  const rotated = await tg.connect('mock', key)
+  await rotated.callTool({ name: 'getItem', arguments: { itemId: 1 } })
+  t.equal(last().headers['x-api-key'], 'key-from-env', 'the secret given through the environment is used')
+  cli = await runCli(['import', 'openapi', reducedFile, '--server', 'mock', '--secret', 'NOT_SET'], cliEnvironment)
+  t.equal(cli.code, 2)
+  t.match(cli.stderr, /--secret NOT_SET: no environment variable NOT_SET/)
   names = (await (await tg.admin('GET', '/servers/mock/tools')).json() as Array<{ name: string, description: string }>)
   t.notOk(names.some(n => n.name === 'deleteItem'), 'pruned with --prune')
   t.equal(names.find(n => n.name === 'getItem')!.description, 'Operator wording')
@@ -158,7 +165,7 @@ t.test('import, call, re-import, prune, discovery, refusals', async t => {
   t.notOk(result.isError, result.content[0]?.text ?? "")
   t.equal(last().url, '/echo/items/9')
   t.equal(last().headers['x-trace'], 'via-meta')
-  t.equal(last().headers['x-api-key'], 'key-123')
+  t.equal(last().headers['x-api-key'], 'key-from-env')
   result = await discovering.callTool({ name: 'call_tool', arguments: { name: 'getItem', arguments: { itemId: 'not-a-number' } } }) as CallResult
   t.ok(result.isError, 'call_tool validates the arguments like a direct call')
   t.match(result.content[0]?.text, /itemId/)
