@@ -361,9 +361,14 @@ export function convertOpenApi (spec: OpenApiObject, options: ConvertOptions): C
         const raw = content[jsonType]?.schema
         const shape = objectShape(raw, converter)
         if (!shape) {
-          if (bodyRequired || raw !== undefined) { skip('JSON request body that is not an object (e.g. an array or a string): only object bodies are sent, as flat arguments'); return undefined }
+          if (raw === undefined) {
+            if (bodyRequired) { skip('JSON request body without a schema: its arguments are unknown'); return undefined }
+            notes.push(`${key}: optional JSON request body without a schema left out`)
+          } else { skip('JSON request body that is not an object (e.g. an array or a string): only object bodies are sent, as flat arguments'); return undefined }
         } else {
           for (const [prop, sub] of Object.entries(shape.properties)) {
+            // OpenAPI: a readOnly property is set by the server; `required` holds for responses only.
+            if (converter.deref(sub)?.readOnly === true) continue
             const arg = argumentName(prop, 'body')
             properties[arg] = ctx.convert(sub)
             parameters[arg] = { in: 'body', ...(arg !== prop ? { name: prop } : {}) }

@@ -88,3 +88,21 @@ t.test('servers: a relative URL is resolved against the document\'s URL; none at
   t.throws(() => planImport({}, { spec: { ...document, servers: [] }, sourceVersion: '3.0.3' }, { server: 'r' }), /names no server URL/)
   t.throws(() => planImport({}, { spec: document, sourceVersion: '3.0.3' }, { server: 'r' }), /"\/api\/v2" is relative/)
 })
+
+t.test('request bodies: readOnly properties are not arguments; a body without a schema', async t => {
+  const document = {
+    openapi: '3.0.3', info: { title: 'B', version: '1' }, servers: [{ url: 'https://b.example' }],
+    paths: {
+      '/pets': { post: { operationId: 'addPet', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Pet' } } } }, responses: { 201: { description: 'ok' } } } },
+      '/raw': { post: { operationId: 'raw', requestBody: { required: true, content: { 'application/json': {} } }, responses: { 200: { description: 'ok' } } } },
+      '/list': { post: { operationId: 'list', requestBody: { required: true, content: { 'application/json': { schema: { type: 'array', items: { type: 'string' } } } } }, responses: { 200: { description: 'ok' } } } }
+    },
+    components: { schemas: { Pet: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'integer', readOnly: true }, name: { type: 'string' } } } } }
+  }
+  const doc: ConfigDocument = {}
+  const plan = planImport(doc, await loadOpenApi(document), { server: 'b' })
+  const input = doc.servers![0]!.tools![0]!.input as Record<string, any>
+  t.same(Object.keys(input.properties), ['name'])
+  t.same(input.required, ['name'], 'the readOnly id is neither an argument nor required')
+  t.match(plan.skipped, [{ operationId: 'raw', reason: /without a schema/ }, { operationId: 'list', reason: /not an object/ }])
+})
