@@ -51,3 +51,10 @@ t.test('describe_tool and call_tool', async t => {
   const badArgs = index.answer('call_tool', { name: 'repos_get', arguments: [1] }, true)
   t.ok('result' in badArgs && badArgs.result.isError)
 })
+
+t.test('discovery is a field of api servers only', async t => {
+  const { validateDocument } = await import('../../src/config/validate.ts')
+  t.throws(() => validateDocument({ servers: [{ name: 'r', kind: 'remote-mcp', url: 'https://mcp.example.com/mcp', discovery: true }] }), /servers\[0\]\.discovery: only for api servers/)
+  t.throws(() => validateDocument({ servers: [{ name: 'a', discovery: 'yes' }] }), /discovery/)
+  t.doesNotThrow(() => validateDocument({ servers: [{ name: 'a', discovery: true }] }))
+})
