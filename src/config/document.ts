@@ -30,7 +30,28 @@ export interface ParameterDoc {
   name?: string
 }
 
-export interface ToolDoc {
+/**
+ * One interceptor: exactly one of `jmespath` (an expression) or `js` (source evaluating to a
+ * function `(input, ctx) => output`), with optional limits (JS only; defaults in interceptors/types.ts).
+ */
+export interface InterceptorDoc {
+  name?: string
+  jmespath?: string
+  js?: string
+  timeoutMs?: number
+  memoryMb?: number
+  maxOutputBytes?: number
+}
+
+/** Where interceptors attach: a tool, or a server as the default for its tools (per phase). */
+export interface InterceptorChainsDoc {
+  /** Rewrite the validated arguments before they are mapped to the upstream request. */
+  request?: InterceptorDoc[]
+  /** Reshape the parsed upstream body into what the tool returns. */
+  response?: InterceptorDoc[]
+}
+
+export interface ToolDoc extends InterceptorChainsDoc {
   name: string
   title?: string
   description?: string
@@ -56,7 +77,7 @@ export type McpTransportChoice = typeof MCP_TRANSPORTS[number]
  * A server. `api` (the default) has its tools declared here; `remote-mcp` and `stdio` get their
  * tools, resources and prompts from another MCP server, filtered by include/exclude/rename.
  */
-export interface ServerDoc {
+export interface ServerDoc extends InterceptorChainsDoc {
   name: string
   kind?: ServerKind
   title?: string
@@ -116,6 +137,23 @@ const limits = {
   maxResponseBytes: { type: 'integer', minimum: 1, maximum: 1_073_741_824 }
 } as const
 
+export const INTERCEPTOR_LIMIT_FIELDS = ['timeoutMs', 'memoryMb', 'maxOutputBytes'] as const
+
+export const interceptorSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 128 },
+    jmespath: { type: 'string', minLength: 1, maxLength: 65_536 },
+    js: { type: 'string', minLength: 1, maxLength: 1_048_576 },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 30_000 },
+    memoryMb: { type: 'integer', minimum: 8, maximum: 1024 },
+    maxOutputBytes: { type: 'integer', minimum: 1, maximum: 1_073_741_824 }
+  }
+} as const
+
+const interceptorChain = { type: 'array', maxItems: 32, items: interceptorSchema } as const
+
 export const variableSchema = {
   type: 'object',
   additionalProperties: false,
@@ -167,6 +205,8 @@ export const toolSchema = {
     },
     headers: headerMap,
     ...limits,
+    request: interceptorChain,
+    response: interceptorChain,
     scopes: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
     annotations: {
       type: 'object',
@@ -198,6 +238,8 @@ export const serverSchema = {
     description: { type: 'string', maxLength: 10_000 },
     instructions: { type: 'string', maxLength: 20_000 },
     tools: { type: 'array', items: toolSchema },
+    request: interceptorChain,
+    response: interceptorChain,
     url: { type: 'string', minLength: 1, maxLength: 2048 },
     transport: { enum: MCP_TRANSPORTS },
     headers: headerMap,

@@ -25,6 +25,8 @@ export interface Settings {
   sseKeepAliveMs: number
   /** How long an MCP session id stays valid after initialize. */
   sessionMaxAgeMs: number
+  /** Upper bound on warm JS interceptor isolates in this process (each has its own heap limit). */
+  interceptorMaxIsolates: number
   /** Largest OpenAPI document the importer reads (file, URL or request body). */
   maxOpenApiBytes: number
 }
@@ -91,6 +93,7 @@ export function loadSettings (env: Env = process.env): Settings {
     maxRequestBytes: integer(env, 'TOOLGATE_MAX_REQUEST_BYTES', 4 * 1024 * 1024, 1024),
     sseKeepAliveMs: integer(env, 'TOOLGATE_SSE_KEEPALIVE_MS', 15_000, 0),
     sessionMaxAgeMs: integer(env, 'TOOLGATE_SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1000),
+    interceptorMaxIsolates: integer(env, 'TOOLGATE_INTERCEPTOR_MAX_ISOLATES', 32, 1),
     maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024)
   }
 }

@@ -9,7 +9,11 @@ import { ConfigInvalidError, StaleVersionError, type ConfigProblem } from '../er
 import { recordAudit } from '../telemetry/audit.ts'
 import { compileConfig, type CompileDefaults } from '../tools/compile.ts'
 import type { CompiledConfig } from '../tools/compiled.ts'
-import { REMOTE_MCP_FIELDS, STDIO_FIELDS, UPSTREAM_COMMON_FIELDS, type ConfigDocument, type ParameterDoc, type ProviderDoc, type ServerDoc, type ToolDoc, type VariableDoc } from './document.ts'
+import type { InterceptorRuntime } from '../interceptors/index.ts'
+import {
+  REMOTE_MCP_FIELDS, STDIO_FIELDS, UPSTREAM_COMMON_FIELDS,
+  type ConfigDocument, type InterceptorChainsDoc, type InterceptorDoc, type ParameterDoc, type ProviderDoc, type ServerDoc, type ToolDoc, type VariableDoc
+} from './document.ts'
 import { resolvedBaseUrlProblems, validateDocument } from './validate.ts'
 
 export const CONFIG_CHANNEL = 'toolgate_config'
@@ -73,15 +77,25 @@ export async function readDocument (db: Db | Transaction<Database>, workspaceId:
 }
 
 async function readDocumentIn (db: Transaction<Database>, workspaceId: string): Promise<{ document: ConfigDocument, version: number }> {
-  const [workspace, variables, providers, servers, tools] = await Promise.all([
+  const [workspace, variables, providers, servers, tools, interceptors] = await Promise.all([
     db.selectFrom('workspaces').select('config_version').where('id', '=', workspaceId).executeTakeFirstOrThrow(),
     readVariables(db, workspaceId),
     db.selectFrom('providers').selectAll().where('workspace_id', '=', workspaceId).orderBy('position').execute(),
     db.selectFrom('servers').selectAll().where('workspace_id', '=', workspaceId).orderBy('position').execute(),
     db.selectFrom('tools').innerJoin('providers', 'providers.id', 'tools.provider_id')
       .selectAll('tools').select('providers.name as provider_name')
-      .where('tools.workspace_id', '=', workspaceId).orderBy('tools.position').execute()
+      .where('tools.workspace_id', '=', workspaceId).orderBy('tools.position').execute(),
+    db.selectFrom('interceptors').selectAll().where('workspace_id', '=', workspaceId).orderBy('position').execute()
   ])
+  const chainsOf = (serverId: string, toolId: string | null, declared: string[]): InterceptorChainsDoc => {
+    const chains: InterceptorChainsDoc = {}
+    for (const phase of declared) if (phase === 'request' || phase === 'response') chains[phase] = []
+    for (const row of interceptors) {
+      if (row.server_id !== serverId || row.tool_id !== toolId) continue
+      ;(chains[row.phase] ??= []).push(interceptorDoc(row))
+    }
+    return chains
+  }
   const document: ConfigDocument = {
     variables: variables.map(v => strip<VariableDoc>({
       name: v.name,
@@ -103,6 +117,7 @@ async function readDocumentIn (db: Transaction<Database>, workspaceId: string): 
       title: s.title ?? undefined,
       description: s.description ?? undefined,
       instructions: s.instructions ?? undefined,
+      ...chainsOf(s.id, null, s.chains_declared),
       discovery: s.discovery ? true : undefined,
       ...(s.kind === 'api' ? {} : upstreamFields(s.upstream)),
       tools: s.kind !== 'api' ? undefined : tools.filter(t => t.server_id === s.id).map(t => strip<ToolDoc>({
@@ -119,11 +134,53 @@ async function readDocumentIn (db: Transaction<Database>, workspaceId: string): 
         timeoutMs: t.timeout_ms ?? undefined,
         maxResponseBytes: t.max_response_bytes ?? undefined,
         scopes: t.scopes.length > 0 ? t.scopes : undefined,
-        annotations: t.annotations ?? undefined
+        annotations: t.annotations ?? undefined,
+        ...chainsOf(s.id, t.id, t.chains_declared)
       }))
     }))
   }
   return { document, version: Number(workspace.config_version) }
+}
+
+interface StoredInterceptor {
+  engine: 'jmespath' | 'js'
+  name: string | null
+  code: string
+  timeout_ms: number | null
+  memory_mb: number | null
+  max_output_bytes: number | null
+}
+
+function interceptorDoc (row: StoredInterceptor): InterceptorDoc {
+  return strip<InterceptorDoc>({
+    name: row.name ?? undefined,
+    [row.engine]: row.code,
+    timeoutMs: row.timeout_ms ?? undefined,
+    memoryMb: row.memory_mb ?? undefined,
+    maxOutputBytes: row.max_output_bytes ?? undefined
+  })
+}
+
+/** The phases a tool or server declares, even as empty chains. */
+function chainsDeclared (chains: InterceptorChainsDoc): string[] {
+  return (['request', 'response'] as const).filter(phase => chains[phase] !== undefined)
+}
+
+/** Rows for the interceptors of one tool (or, with toolId null, a server's defaults). */
+function interceptorRows (chains: InterceptorChainsDoc, workspaceId: string, serverId: string, toolId: string | null) {
+  return (['request', 'response'] as const).flatMap(phase => (chains[phase] ?? []).map((doc, position) => ({
+    workspace_id: workspaceId,
+    server_id: serverId,
+    tool_id: toolId,
+    phase,
+    engine: doc.js !== undefined ? 'js' as const : 'jmespath' as const,
+    name: doc.name ?? null,
+    code: (doc.js ?? doc.jmespath)!,
+    timeout_ms: doc.timeoutMs ?? null,
+    memory_mb: doc.memoryMb ?? null,
+    max_output_bytes: doc.maxOutputBytes ?? null,
+    position
+  })))
 }
 
 function upstreamFields (column: Record<string, unknown> | null): Partial<ServerDoc> {
@@ -142,15 +199,17 @@ export function variableValues (stored: StoredVariable[], keyRing: KeyRing, work
   return values
 }
 
-/** Reads, resolves and compiles the workspace's current config. */
-export async function loadCompiledConfig (db: Db, keyRing: KeyRing, workspaceId: string, defaults: CompileDefaults): Promise<CompiledConfig> {
+/** Reads, resolves and compiles the workspace's current config, interceptor chains included. */
+export async function loadCompiledConfig (
+  db: Db, keyRing: KeyRing, workspaceId: string, defaults: CompileDefaults, interceptors?: InterceptorRuntime
+): Promise<CompiledConfig> {
   // Document and values from the same snapshot: a version compiled with another version's values
   // would never be corrected (the next refresh sees no newer version).
   const { document, version, stored } = await inSnapshot(db, async trx => ({
     ...await readDocumentIn(trx, workspaceId),
     stored: await readVariables(trx, workspaceId)
   }))
-  return compileConfig(document, version, variableValues(stored, keyRing, workspaceId), defaults)
+  return compileConfig(document, version, variableValues(stored, keyRing, workspaceId), defaults, interceptors)
 }
 
 export interface ApplyOptions {
@@ -242,32 +301,40 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
         description: s.description ?? null,
         instructions: s.instructions ?? null,
         upstream: upstreamColumn(s),
+        chains_declared: chainsDeclared(s),
         discovery: s.discovery === true,
         ...(previous ? { status: previous.status, last_connected_at: previous.last_connected_at } : kind === 'api' ? {} : { status: 'deploying' }),
         config_version: version,
         position
       }).returning('id').executeTakeFirstOrThrow()
+      const interceptors = interceptorRows(s, workspaceId, server.id, null)
       const tools = s.tools ?? []
-      if (tools.length === 0) continue
-      await trx.insertInto('tools').values(tools.map(t => ({
-        workspace_id: workspaceId,
-        server_id: server.id,
-        provider_id: providerIds.get(t.provider)!,
-        name: t.name,
-        title: t.title ?? null,
-        description: t.description ?? null,
-        method: t.method,
-        path: t.path,
-        input_schema: JSON.stringify(t.input ?? DEFAULT_INPUT),
-        output_schema: t.output ? JSON.stringify(t.output) : null,
-        parameters: JSON.stringify(t.parameters ?? {}),
-        headers: JSON.stringify(t.headers ?? {}),
-        timeout_ms: t.timeoutMs ?? null,
-        max_response_bytes: t.maxResponseBytes ?? null,
-        scopes: t.scopes ?? [],
-        annotations: t.annotations ? JSON.stringify(t.annotations) : null,
-        position: toolPosition++
-      }))).execute()
+      if (tools.length > 0) {
+        const toolRows = await trx.insertInto('tools').values(tools.map(t => ({
+          workspace_id: workspaceId,
+          server_id: server.id,
+          provider_id: providerIds.get(t.provider)!,
+          name: t.name,
+          title: t.title ?? null,
+          description: t.description ?? null,
+          method: t.method,
+          path: t.path,
+          input_schema: JSON.stringify(t.input ?? DEFAULT_INPUT),
+          output_schema: t.output ? JSON.stringify(t.output) : null,
+          parameters: JSON.stringify(t.parameters ?? {}),
+          headers: JSON.stringify(t.headers ?? {}),
+          timeout_ms: t.timeoutMs ?? null,
+          max_response_bytes: t.maxResponseBytes ?? null,
+          scopes: t.scopes ?? [],
+          annotations: t.annotations ? JSON.stringify(t.annotations) : null,
+          position: toolPosition++,
+          chains_declared: chainsDeclared(t)
+        }))).returning(['id', 'name']).execute()
+        // Matched by name (unique per server): RETURNING does not promise the VALUES order.
+        const toolIds = new Map(toolRows.map(row => [row.name, row.id]))
+        for (const t of tools) interceptors.push(...interceptorRows(t, workspaceId, server.id, toolIds.get(t.name)!))
+      }
+      if (interceptors.length > 0) await trx.insertInto('interceptors').values(interceptors).execute()
     }
 
     await trx.updateTable('workspaces').set({ config_version: version }).where('id', '=', workspaceId).execute()

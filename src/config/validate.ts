@@ -2,6 +2,7 @@
 // and variables that exist, path parameters that are declared). Every problem names its path.
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
 import { createAjv, describeAjvErrors } from './ajv.ts'
+import { checkInterceptors } from './interceptors.ts'
 import { joinKey } from './paths.ts'
 import { documentSchema, REMOTE_MCP_FIELDS, STDIO_FIELDS, UPSTREAM_COMMON_FIELDS, type ConfigDocument, type ParameterLocation, type ServerDoc, type ToolDoc } from './document.ts'
 import { referencedVariables, resolveTemplate } from './templates.ts'
@@ -96,9 +97,13 @@ export function validateDocument (input: unknown): ConfigDocument {
 
   servers.forEach((server, s) => {
     checkServerKind(server, `servers[${s}]`, variableNames, problems)
+    checkInterceptors(server, `servers[${s}]`, problems)
     const tools = server.tools ?? []
     duplicates(tools.map(t => t.name), i => `servers[${s}].tools[${i}].name`, 'tool', problems)
-    tools.forEach((tool, t) => checkTool(tool, `servers[${s}].tools[${t}]`, providerNames, variableNames, problems))
+    tools.forEach((tool, t) => {
+      checkTool(tool, `servers[${s}].tools[${t}]`, providerNames, variableNames, problems)
+      checkInterceptors(tool, `servers[${s}].tools[${t}]`, problems)
+    })
   })
 
   if (problems.length > 0) throw new ConfigInvalidError(problems)

@@ -74,6 +74,8 @@ export interface ServersTable {
   position: number
   /** remote-mcp and stdio: their ServerDoc fields (unresolved `${NAME}` references), else null. */
   upstream: Json<Record<string, unknown> | null> | null
+  /** Interceptor phases declared in the document, possibly as empty chains. */
+  chains_declared: ColumnType<string[], string[] | undefined, string[]>
   /** api: dynamic tool discovery (migration 0006). */
   discovery: Generated<boolean>
 }
@@ -96,6 +98,24 @@ export interface ToolsTable {
   max_response_bytes: number | null
   scopes: string[]
   annotations: Json<Record<string, unknown> | null> | null
+  position: number
+  /** Interceptor phases declared in the document, possibly as empty chains (`response: []` opts out of the server's). */
+  chains_declared: ColumnType<string[], string[] | undefined, string[]>
+}
+
+export interface InterceptorsTable {
+  id: Generated<string>
+  workspace_id: string
+  server_id: string
+  /** null: the server's default for its tools. */
+  tool_id: string | null
+  phase: 'request' | 'response'
+  engine: 'jmespath' | 'js'
+  name: string | null
+  code: string
+  timeout_ms: number | null
+  memory_mb: number | null
+  max_output_bytes: number | null
   position: number
 }
 
@@ -143,6 +163,7 @@ export interface Database {
   providers: ProvidersTable
   servers: ServersTable
   tools: ToolsTable
+  interceptors: InterceptorsTable
   end_users: EndUsersTable
   api_keys: ApiKeysTable
   audit_log: AuditLogTable

@@ -17,7 +17,7 @@ export interface InterceptorLimits {
 
 export const DEFAULT_INTERCEPTOR_LIMITS: InterceptorLimits = Object.freeze({
   timeoutMs: 100,
-  memoryMb: 32,
+  memoryMb: 64,
   maxOutputBytes: 4 * 1024 * 1024
 })
 

@@ -1,7 +1,9 @@
 // Config document (+ variable values) → CompiledConfig. Runs when a config version is applied (as
 // the last validation step) and when a process loads a new version; never per call.
-import type { ConfigDocument, ToolDoc, ProviderDoc, ParameterLocation, ServerDoc } from '../config/document.ts'
+import type { ConfigDocument, ToolDoc, ProviderDoc, ParameterLocation, ServerDoc, InterceptorDoc } from '../config/document.ts'
 import { createAjv, describeAjvErrors } from '../config/ajv.ts'
+import { interceptorSources } from '../config/interceptors.ts'
+import { InterceptorFailure, type CompiledChain, type InterceptorPhase, type InterceptorRuntime } from '../interceptors/index.ts'
 import { referencedVariables, resolveTemplate } from '../config/templates.ts'
 import { baseUrlProblem, mcpUrlProblem, pathParameters } from '../config/validate.ts'
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
@@ -154,9 +156,35 @@ function compileUpstream (
   }
 }
 
-/** Compiles a validated document. Throws ConfigInvalidError (with paths) for what only compiling finds. */
-export function compileConfig (doc: ConfigDocument, version: number, values: ReadonlyMap<string, string>, defaults: CompileDefaults): CompiledConfig {
+/**
+ * Builds one phase's chain, or undefined when there is nothing to run. A syntax failure (already
+ * refused by validation, so only a document stored before a stricter check) becomes a problem.
+ */
+function chainOf (
+  runtime: InterceptorRuntime | undefined, docs: InterceptorDoc[] | undefined, at: string, phase: InterceptorPhase,
+  chains: CompiledChain[], problems: ConfigProblem[]
+): CompiledChain | undefined {
+  if (!runtime || !docs || docs.length === 0) return undefined
+  try {
+    const chain = runtime.chain(interceptorSources(docs, at, phase))
+    chains.push(chain)
+    return chain
+  } catch (err) {
+    if (!(err instanceof InterceptorFailure)) throw err
+    problems.push({ path: err.label, message: err.message })
+    return undefined
+  }
+}
+
+/**
+ * Compiles a validated document. Throws ConfigInvalidError (with paths) for what only compiling
+ * finds. Without `interceptors` (a check at apply time) no interceptor chain is built.
+ */
+export function compileConfig (
+  doc: ConfigDocument, version: number, values: ReadonlyMap<string, string>, defaults: CompileDefaults, interceptors?: InterceptorRuntime
+): CompiledConfig {
   const problems: ConfigProblem[] = []
+  const chains: CompiledChain[] = []
   const ajv = createAjv()
   const providers = new Map((doc.providers ?? []).map((p, i) => [p.name, { provider: p, at: `providers[${i}]` }]))
   const servers = new Map<string, CompiledServer>()
@@ -168,6 +196,10 @@ export function compileConfig (doc: ConfigDocument, version: number, values: Rea
     if (server.title !== undefined) compiled.title = server.title
     if (server.description !== undefined) compiled.description = server.description
     if (server.instructions !== undefined) compiled.instructions = server.instructions
+    const serverRequest = chainOf(interceptors, server.request, `servers[${s}]`, 'request', chains, problems)
+    const serverResponse = chainOf(interceptors, server.response, `servers[${s}]`, 'response', chains, problems)
+    if (serverRequest) compiled.requestChain = serverRequest
+    if (serverResponse) compiled.responseChain = serverResponse
     if (server.kind !== undefined && server.kind !== 'api') {
       compiled.kind = server.kind
       const upstream = compileUpstream(server, `servers[${s}]`, values, secretNames, defaults, problems)
@@ -176,8 +208,14 @@ export function compileConfig (doc: ConfigDocument, version: number, values: Rea
     ;(server.tools ?? []).forEach((tool, t) => {
       const entry = providers.get(tool.provider)
       if (!entry) return // reported by validateDocument
-      const one = compileTool(tool, `servers[${s}].tools[${t}]`, server.name, entry.provider, entry.at, values, ajv, defaults, problems)
+      const at = `servers[${s}].tools[${t}]`
+      const one = compileTool(tool, at, server.name, entry.provider, entry.at, values, ajv, defaults, problems)
       if (!one) return
+      // A tool's own chain replaces the server's default for that phase (`[]` opts out).
+      const request = tool.request ? chainOf(interceptors, tool.request, at, 'request', chains, problems) : serverRequest
+      const response = tool.response ? chainOf(interceptors, tool.response, at, 'response', chains, problems) : serverResponse
+      if (request) one.requestChain = request
+      if (response) one.responseChain = response
       compiled.tools.set(one.name, one)
       compiled.toolList.push(one)
       origins.add(one.origin)
@@ -187,7 +225,7 @@ export function compileConfig (doc: ConfigDocument, version: number, values: Rea
   })
 
   if (problems.length > 0) throw new ConfigInvalidError(problems)
-  return { version, servers, origins }
+  return { version, servers, origins, chains }
 }
 
 export { describeAjvErrors }

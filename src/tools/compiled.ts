@@ -1,5 +1,6 @@
 // The compiled form of a config version: everything a tool call needs, built once and looked up.
 import type { ValidateFunction } from 'ajv'
+import type { CompiledChain } from '../interceptors/index.ts'
 import type { DiscoveryIndex } from '../discovery/index.ts'
 
 export interface ToolDescriptor {
@@ -41,6 +42,9 @@ export interface CompiledTool {
   hasOutputSchema: boolean
   /** The output schema's validator: MCP requires structuredContent to conform to it. */
   validateOutput?: ValidateFunction
+  /** The tool's own chain, else its server's; absent when there is none (nothing runs). */
+  requestChain?: CompiledChain
+  responseChain?: CompiledChain
 }
 
 /** How to reach a remote-mcp server, variables resolved (secrets in memory only). */
@@ -97,6 +101,9 @@ export interface CompiledServer {
   tools: Map<string, CompiledTool>
   /** In config order. */
   toolList: CompiledTool[]
+  /** The server's default chains; remote-mcp and stdio servers run them on every tool call. */
+  requestChain?: CompiledChain
+  responseChain?: CompiledChain
   /** api with `discovery: true`: the search index over toolList, built once per config version. */
   discovery?: DiscoveryIndex
 }
@@ -105,4 +112,6 @@ export interface CompiledConfig {
   version: number
   servers: Map<string, CompiledServer>
   origins: Set<string>
+  /** Every interceptor chain in use: the runtime keeps their isolates warm and releases the rest. */
+  chains: CompiledChain[]
 }

@@ -3,20 +3,23 @@
 // snapshot they started with.
 import { EventEmitter } from 'node:events'
 import type { CompiledConfig, CompiledServer } from './compiled.ts'
+import type { InterceptorRuntime } from '../interceptors/index.ts'
 import type { UpstreamPools } from './pools.ts'
 
 export class ToolRegistry extends EventEmitter<{ changed: [CompiledConfig] }> {
   private snapshot: CompiledConfig
   private readonly load: () => Promise<CompiledConfig>
   private readonly pools: UpstreamPools
+  private readonly interceptors: InterceptorRuntime | undefined
   private pending: Promise<void> | undefined
   private again = false
 
-  constructor (initial: CompiledConfig, load: () => Promise<CompiledConfig>, pools: UpstreamPools) {
+  constructor (initial: CompiledConfig, load: () => Promise<CompiledConfig>, pools: UpstreamPools, interceptors?: InterceptorRuntime) {
     super()
     this.snapshot = initial
     this.load = load
     this.pools = pools
+    this.interceptors = interceptors
   }
 
   get current (): CompiledConfig {
@@ -44,6 +47,8 @@ export class ToolRegistry extends EventEmitter<{ changed: [CompiledConfig] }> {
         if (next.version > this.snapshot.version) {
           this.snapshot = next
           await this.pools.retain(next.origins)
+          // Interceptors the new version no longer uses give back their isolates.
+          this.interceptors?.retain(next.chains)
           this.emit('changed', next)
         }
       } while (this.again)
