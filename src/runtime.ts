@@ -24,6 +24,8 @@ import { SERVER_VERSION } from './mcp/dispatch.ts'
 import { connectUpstream } from './upstreams/connect.ts'
 import { UpstreamManager } from './upstreams/directory.ts'
 import { createStatusRecorder } from './upstreams/status-store.ts'
+import { InterceptorRuntime } from './interceptors/index.ts'
+import { InterceptorSavings } from './telemetry/savings.ts'
 
 export interface Database {
   handle: DbHandle
@@ -84,8 +86,11 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     const compileDefaults: CompileDefaults = { timeoutMs: settings.upstreamTimeoutMs, maxResponseBytes: settings.maxResponseBytes }
     const pools = new UpstreamPools()
     cleanups.push(() => pools.close())
-    const load = () => loadCompiledConfig(db, keyRing, workspaceId, compileDefaults)
-    const registry = new ToolRegistry(await load(), load, pools)
+    const interceptors = new InterceptorRuntime({ maxIsolates: settings.interceptorMaxIsolates })
+    const savings = new InterceptorSavings()
+    cleanups.push(() => interceptors.close())
+    const load = () => loadCompiledConfig(db, keyRing, workspaceId, compileDefaults, interceptors)
+    const registry = new ToolRegistry(await load(), load, pools, interceptors)
     const refresh = () => { registry.refresh().catch(err => logger.error({ err: { message: (err as Error).message } }, 'config reload failed')) }
     const listener: Listener = await listen({
       connectionString,
@@ -129,7 +134,9 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       adminTokens,
       sessions: new SessionSigner(keyRing.deriveKey('mcp-session')),
       sessionTerminations,
-      upstreams
+      upstreams,
+      interceptors,
+      savings
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })

@@ -11,6 +11,8 @@ import type { CompileDefaults } from '../tools/compile.ts'
 import type { UpstreamPools } from '../tools/pools.ts'
 import type { ToolRegistry } from '../tools/registry.ts'
 import type { UpstreamDirectory } from '../upstreams/types.ts'
+import type { InterceptorRuntime } from '../interceptors/index.ts'
+import type { InterceptorSavings } from '../telemetry/savings.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -26,5 +28,9 @@ export interface GatewayDeps {
   /** Live sessions with upstream MCP servers (remote-mcp, stdio). */
   upstreams: UpstreamDirectory
   compileDefaults: CompileDefaults
+  /** Warm sandboxes for the config's interceptors; also runs the dry-run tester. */
+  interceptors: InterceptorRuntime
+  /** Bytes before/after response interceptors, per tool (sizes only). */
+  savings: InterceptorSavings
   logger: Logger
 }

@@ -5,7 +5,9 @@ import type { Principal } from '../auth/api-keys.ts'
 import type { CompiledServer } from '../tools/compiled.ts'
 import { executeTool, type CallOutcome } from '../tools/execute.ts'
 import type { UpstreamPools } from '../tools/pools.ts'
+import type { InterceptorSavings } from '../telemetry/savings.ts'
 import type { McpUpstream } from '../upstreams/types.ts'
+import { callUpstreamIntercepted } from './upstream-call.ts'
 import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, SERVER_ERROR, type JsonRpcRequest } from './jsonrpc.ts'
 import { META_SERVER_INFO } from './modern.ts'
 import { hasStructuredOutput, isModernVersion, MODERN_VERSIONS, negotiate, type LegacyVersion, type ProtocolVersion } from './versions.ts'
@@ -31,8 +33,10 @@ export interface DispatchContext {
   signal?: AbortSignal
   /** Set when the client asked for progress (a progressToken) and can receive notifications. */
   onProgress?: (report: ProgressReport) => void
+  /** Where bytes before/after response interceptors are counted. */
+  savings?: InterceptorSavings
   /** Filled in for tools/call, for the request log line (names and numbers, never payloads). */
-  call?: { tool: string, outcome?: CallOutcome }
+  call?: { tool: string, outcome?: CallOutcome, interceptorFailure?: CallOutcome['interceptorFailure'] }
 }
 
 export interface InitializeOutcome {
@@ -95,7 +99,12 @@ function callOptions (ctx: DispatchContext): { signal?: AbortSignal, onProgress?
 }
 
 async function listTools (ctx: DispatchContext): Promise<Record<string, unknown>> {
-  if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') return { tools: await requireUpstream(ctx, 'tools/list').listTools() }
+  if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') {
+    const tools = await requireUpstream(ctx, 'tools/list').listTools()
+    // Reshaped results no longer match the upstream's output schemas (see mcp/upstream-call.ts).
+    if (!ctx.server.responseChain) return { tools }
+    return { tools: tools.map(({ outputSchema: _, ...tool }) => tool) }
+  }
   const modern = hasStructuredOutput(ctx.version)
   if (ctx.server.discovery) return { tools: ctx.server.discovery.descriptors(modern) }
   return { tools: ctx.server.toolList.map(tool => modern ? tool.descriptor : tool.legacyDescriptor) }
@@ -106,7 +115,12 @@ async function callTool (ctx: DispatchContext, params: Record<string, unknown> |
   let args = objectParam(params, 'arguments', 'tools/call')
   ctx.call = { tool: name }
   if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') {
-    return await requireUpstream(ctx, 'tools/call').callTool(name, args ?? {}, callOptions(ctx))
+    const upstream = requireUpstream(ctx, 'tools/call')
+    if (!ctx.server.requestChain && !ctx.server.responseChain) return await upstream.callTool(name, args ?? {}, callOptions(ctx))
+    const call = await callUpstreamIntercepted(ctx.server, upstream, name, args ?? {}, ctx.principal.endUserId, callOptions(ctx))
+    if (call.intercepted) ctx.savings?.record(ctx.server.name, name, call.intercepted.bytesBefore, call.intercepted.bytesAfter)
+    if (call.interceptorFailure) ctx.call.interceptorFailure = call.interceptorFailure
+    return call.result
   }
   // Discovery: search_tools / describe_tool answer here; call_tool goes on as a call of its target.
   if (ctx.server.discovery?.isMetaTool(name)) {
@@ -124,8 +138,9 @@ async function callTool (ctx: DispatchContext, params: Record<string, unknown> |
   }
   const tool = ctx.server.tools.get(name)
   if (!tool) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`)
-  const outcome = await executeTool(tool, args ?? {}, ctx.pools, ctx.signal ? { signal: ctx.signal } : {})
+  const outcome = await executeTool(tool, args ?? {}, ctx.pools, { signal: ctx.signal, endUserId: ctx.principal.endUserId })
   ctx.call.outcome = outcome
+  if (outcome.intercepted) ctx.savings?.record(ctx.server.name, name, outcome.intercepted.bytesBefore, outcome.intercepted.bytesAfter)
   if (outcome.result.structuredContent && !hasStructuredOutput(ctx.version)) {
     const { structuredContent: _, ...rest } = outcome.result
     return rest

@@ -1,9 +1,11 @@
 // One tool call: validated arguments → upstream HTTP request → MCP tool result. Everything here
 // was compiled beforehand; per call it only concatenates strings and streams bytes.
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { describeAjvErrors } from '../config/ajv.ts'
+import { InterceptorFailure, type InterceptorContext } from '../interceptors/index.ts'
 import type { CompiledTool } from './compiled.ts'
+import { bodyPayload, interceptArguments, interceptedResult, redactedHeaders, resultBytes } from './intercept.ts'
 import type { UpstreamPools } from './pools.ts'
 import { errorResult, successResult, upstreamErrorResult, type ToolResult } from './result.ts'
 
@@ -13,12 +15,18 @@ export interface CallOutcome {
   upstreamStatus?: number
   upstreamBytes: number
   upstreamMs: number
-  errorKind?: 'invalid_arguments' | 'upstream_status' | 'invalid_output' | 'timeout' | 'too_large' | 'unreachable' | 'cancelled'
+  errorKind?: 'invalid_arguments' | 'upstream_status' | 'invalid_output' | 'timeout' | 'too_large' | 'unreachable' | 'cancelled' | 'interceptor'
+  /** Set when a response chain ran: bytes it was given and bytes the tool returned. */
+  intercepted?: { bytesBefore: number, bytesAfter: number }
+  /** The interceptor that failed (its logFields() are safe to log; its message is not). */
+  interceptorFailure?: InterceptorFailure
 }
 
 export interface CallOptions {
   /** Aborts the upstream exchange (client cancellation). */
   signal?: AbortSignal
+  /** The calling end user, for interceptors' ctx. */
+  endUserId?: string | null
 }
 
 class ArgumentError extends Error {}
@@ -98,11 +106,29 @@ export function invalidArgumentsMessage (tool: CompiledTool): string {
   return `Invalid arguments for tool ${tool.name}: ` + problems.map(p => `${p.path || '(arguments)'}: ${p.message}`).join('; ')
 }
 
+function interceptorContext (tool: CompiledTool, args: Record<string, unknown>, options: CallOptions): InterceptorContext {
+  return { server: tool.serverName, tool: tool.name, arguments: args, endUserId: options.endUserId ?? null }
+}
+
+/** An interceptor's failure as the call's outcome: an isError result that names it (and its line). */
+export function interceptorFailed (failure: InterceptorFailure, partial: Omit<CallOutcome, 'result'>): CallOutcome {
+  return { ...partial, result: errorResult(failure.message), errorKind: 'interceptor', interceptorFailure: failure }
+}
+
 export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: UpstreamPools, options: CallOptions = {}): Promise<CallOutcome> {
   const started = performance.now()
-  const args = (rawArgs ?? {}) as Record<string, unknown>
+  let args = (rawArgs ?? {}) as Record<string, unknown>
   if (!tool.validateArguments(args)) {
     return { result: errorResult(invalidArgumentsMessage(tool)), upstreamBytes: 0, upstreamMs: 0, errorKind: 'invalid_arguments' }
+  }
+  const validArgs = args
+  if (tool.requestChain) {
+    try {
+      args = await interceptArguments(tool.requestChain, args, interceptorContext(tool, validArgs, options))
+    } catch (err) {
+      if (!(err instanceof InterceptorFailure)) throw err
+      return interceptorFailed(err, { upstreamBytes: 0, upstreamMs: 0 })
+    }
   }
 
   let path: string, headers: Record<string, string>, body: string | undefined
@@ -115,6 +141,48 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
     return { result: errorResult(`Invalid arguments for tool ${tool.name}: ${err.message}`), upstreamBytes: 0, upstreamMs: 0, errorKind: 'invalid_arguments' }
   }
 
+  const fetched = await fetchUpstream(tool, path, headers, body, pools, options, started)
+  if ('outcome' in fetched) return fetched.outcome
+  const { status, received, upstreamMs } = fetched
+  const rawType = fetched.headers['content-type']
+  const contentType = Array.isArray(rawType) ? rawType[0] : rawType
+  const payload = tool.responseChain ? bodyPayload(contentType, fetched.bytes) : undefined
+  if (tool.responseChain && payload) {
+    const ctx: InterceptorContext = { ...interceptorContext(tool, validArgs, options), status, headers: redactedHeaders(fetched.headers) }
+    try {
+      const output = await tool.responseChain.run(payload, ctx)
+      const result = conformingOutput(tool, interceptedResult(output, tool.hasOutputSchema))
+      const outcome: CallOutcome = { result, upstreamStatus: status, upstreamBytes: received, upstreamMs, intercepted: { bytesBefore: received, bytesAfter: resultBytes(result) } }
+      if (result.isError) outcome.errorKind = 'invalid_output'
+      return outcome
+    } catch (err) {
+      if (!(err instanceof InterceptorFailure)) throw err
+      return interceptorFailed(err, { upstreamStatus: status, upstreamBytes: received, upstreamMs })
+    }
+  }
+  const result = successResult(contentType, fetched.bytes, tool.hasOutputSchema, `toolgate://${tool.serverName}/tools/${tool.name}/result`)
+  const outcome: CallOutcome = { result: conformingOutput(tool, result), upstreamStatus: status, upstreamBytes: received, upstreamMs }
+  if (outcome.result.isError) outcome.errorKind = 'invalid_output'
+  return outcome
+}
+
+/** A successful (2xx) upstream answer, read whole within the size cap. */
+interface UpstreamAnswer {
+  status: number
+  headers: IncomingHttpHeaders
+  bytes: Buffer
+  received: number
+  upstreamMs: number
+}
+
+/**
+ * The upstream exchange, under the tool's timeout and the caller's cancellation. Anything but a
+ * complete 2xx body is already the call's outcome. Interceptors run after it, outside the timeout.
+ */
+async function fetchUpstream (
+  tool: CompiledTool, path: string, headers: Record<string, string>, body: string | undefined,
+  pools: UpstreamPools, options: CallOptions, started: number
+): Promise<UpstreamAnswer | { outcome: CallOutcome }> {
   const controller = new AbortController()
   const signal = controller.signal
   let timedOut = false
@@ -135,7 +203,7 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
     const declared = Number(response.headers['content-length'])
     if (declared > tool.maxResponseBytes && !failed) {
       discard(response.body)
-      return tooLarge(tool, status, declared, started)
+      return { outcome: tooLarge(tool, status, declared, started) }
     }
     const chunks: Buffer[] = []
     const complete = await new Promise<boolean>((resolve, reject) => {
@@ -153,20 +221,16 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
       body.once('end', () => resolve(true))
       body.once('error', reject)
     })
-    if (!complete && !failed) return tooLarge(tool, status, received, started)
+    if (!complete && !failed) return { outcome: tooLarge(tool, status, received, started) }
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)
     const upstreamMs = performance.now() - started
     if (failed) {
       const location = status < 400 ? response.headers.location : undefined
       const statusText = (STATUS_CODES[status] ?? '') + (location ? ` (redirect to ${String(location)} not followed)` : '')
       const result = upstreamErrorResult(status, statusText, bytes, complete)
-      return { result, upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: 'upstream_status' }
+      return { outcome: { result, upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: 'upstream_status' } }
     }
-    const contentType = response.headers['content-type']
-    const result = successResult(Array.isArray(contentType) ? contentType[0] : contentType, bytes, tool.hasOutputSchema, `toolgate://${tool.serverName}/tools/${tool.name}/result`)
-    const outcome: CallOutcome = { result: conformingOutput(tool, result), upstreamStatus: status, upstreamBytes: received, upstreamMs }
-    if (outcome.result.isError) outcome.errorKind = 'invalid_output'
-    return outcome
+    return { status, headers: response.headers, bytes, received, upstreamMs }
   } catch (err) {
     const upstreamMs = performance.now() - started
     if (signal.aborted) {
@@ -174,15 +238,17 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
       const text = kind === 'timeout'
         ? `Upstream did not answer within ${tool.timeoutMs} ms (tool ${tool.name})`
         : `Call to tool ${tool.name} was cancelled`
-      return { result: errorResult(text), upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: kind }
+      return { outcome: { result: errorResult(text), upstreamStatus: status, upstreamBytes: received, upstreamMs, errorKind: kind } }
     }
     const code = (err as { code?: string }).code
     return {
-      result: errorResult(`Upstream unreachable for tool ${tool.name}${code ? ` (${code})` : ''}`),
-      upstreamStatus: status,
-      upstreamBytes: received,
-      upstreamMs,
-      errorKind: 'unreachable'
+      outcome: {
+        result: errorResult(`Upstream unreachable for tool ${tool.name}${code ? ` (${code})` : ''}`),
+        upstreamStatus: status,
+        upstreamBytes: received,
+        upstreamMs,
+        errorKind: 'unreachable'
+      }
     }
   } finally {
     clearTimeout(timer)

@@ -20,7 +20,7 @@ export function errorResult (text: string): ToolResult {
   return { content: [{ type: 'text', text }], isError: true }
 }
 
-function mediaType (contentType: string | undefined): string {
+export function mediaType (contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase()
 }
 
@@ -28,7 +28,7 @@ export function isJsonType (type: string): boolean {
   return type === 'application/json' || type.endsWith('+json')
 }
 
-function isTextType (type: string): boolean {
+export function isTextType (type: string): boolean {
   return type === '' || type.startsWith('text/') || isJsonType(type) || type.endsWith('+xml') ||
     type === 'application/xml' || type === 'application/javascript' || type === 'application/x-www-form-urlencoded' ||
     type === 'application/yaml' || type === 'application/x-yaml' || type === 'application/graphql'

@@ -12,6 +12,8 @@ export interface CallLog {
   upstreamBytes?: number
   errorKind?: string
   rpcError?: number
+  /** A failed interceptor: its name, label, failure kind and line; never its message. */
+  interceptor?: { interceptor: string, label: string, kind: string, line?: number, column?: number }
 }
 
 declare module 'fastify' {

@@ -180,7 +180,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
   }
 
   function context (server: CompiledServer, request: FastifyRequest, version: ProtocolVersion, signal: AbortSignal): DispatchContext {
-    return { server, principal: request.mcpPrincipal!, version, pools: deps.pools, upstream: deps.upstreams?.get(server.name), signal }
+    return { server, principal: request.mcpPrincipal!, version, pools: deps.pools, upstream: deps.upstreams?.get(server.name), signal, savings: deps.savings }
   }
 
   /** Answers one request message; errors become JSON-RPC errors. Notifications return undefined. */
@@ -209,6 +209,12 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
           log.upstreamMs = Math.round(outcome.upstreamMs * 100) / 100
           log.upstreamBytes = outcome.upstreamBytes
           log.errorKind = outcome.errorKind
+        }
+        // Which interceptor failed and how: names and positions only (its message may quote the payload).
+        const failure = outcome?.interceptorFailure ?? ctx.call.interceptorFailure
+        if (failure) {
+          log.errorKind = 'interceptor'
+          log.interceptor = failure.logFields()
         }
       }
     }

@@ -8,6 +8,7 @@ import { requireAdmin } from '../../plugins/admin-auth.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { registerCollection } from './collection.ts'
 import { configRoutes } from './config.ts'
+import { interceptorRoutes } from './interceptors.ts'
 import { openApiImportRoutes } from './openapi-import.ts'
 import { serverStates } from './server-state.ts'
 
@@ -23,6 +24,7 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
 
   configRoutes(app, deps)
   apiKeyRoutes(app, deps)
+  interceptorRoutes(app, deps)
   openApiImportRoutes(app, deps)
 
   registerCollection<ProviderDoc>(app, deps, {
