@@ -1,6 +1,7 @@
 // DESIGN promises 1, 2 and 4: no payload, token, secret or client address in any log line or
-// table. Canary strings travel in arguments, upstream responses (success and error bodies) and a
-// secret variable; afterwards every line pino wrote (at trace level) and every row of every table
+// table. Canary strings travel in arguments, upstream responses (success and error bodies), a
+// secret variable and through interceptors (JMESPath and JS, both phases, one that throws the
+// payload in its error message); afterwards every line pino wrote (at trace level) and every row of every table
 // is searched for them.
 import t from 'tap'
 import { sql } from 'kysely'
@@ -28,7 +29,17 @@ t.test('no canary reaches a log line or a table', async t => {
         { name: 'search', provider: 'mock', method: 'GET', path: '/echo/search', input: object },
         { name: 'canary', provider: 'mock', method: 'GET', path: '/canary', input: object, output: { type: 'object' } },
         { name: 'fail', provider: 'mock', method: 'GET', path: `/status/500`, input: object },
-        { name: 'user', provider: 'mock', method: 'GET', path: '/users/{id}', input: { ...object, required: ['id'] } }
+        { name: 'user', provider: 'mock', method: 'GET', path: '/users/{id}', input: { ...object, required: ['id'] } },
+        {
+          name: 'shaped',
+          provider: 'mock',
+          method: 'POST',
+          path: '/echo/shaped',
+          input: object,
+          request: [{ js: '(args) => ({ q: args.q + "!" })' }],
+          response: [{ jmespath: '{body: body}' }, { js: '(input) => ({ echoed: input.body })' }]
+        },
+        { name: 'leaky', provider: 'mock', method: 'GET', path: '/canary', input: object, response: [{ js: '(input, ctx) => { throw new Error(JSON.stringify([input, ctx.arguments])) }' }] }
       ]
     }]
   })
@@ -45,6 +56,11 @@ t.test('no canary reaches a log line or a table', async t => {
   t.match(JSON.stringify(canary), RESPONSE_CANARY, 'the upstream response reached the client')
   await client.callTool({ name: 'fail', arguments: { q: ARGUMENT_CANARY } })
   await client.callTool({ name: 'user', arguments: { id: ARGUMENT_CANARY } })
+  const shaped = await client.callTool({ name: 'shaped', arguments: { q: ARGUMENT_CANARY } })
+  t.match(JSON.stringify(shaped), `${ARGUMENT_CANARY}!`, 'the interceptors rewrote the call')
+  const leaky = await client.callTool({ name: 'leaky', arguments: { q: ARGUMENT_CANARY } })
+  t.match(JSON.stringify(leaky), RESPONSE_CANARY, 'the failing interceptor\'s message (to the client) quotes the payload')
+  t.match(JSON.stringify(leaky), ARGUMENT_CANARY)
   const invalid = await client.callTool({ name: 'echo', arguments: { n: ARGUMENT_CANARY } })
   t.equal(invalid.isError, true, 'invalid arguments are an error result')
   await client.callTool({ name: 'no_such_tool', arguments: { q: ARGUMENT_CANARY } }).catch(() => {})
