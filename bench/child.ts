@@ -2,6 +2,10 @@
 // with role upstream | mcp-upstream | proxy | gateway. Started by bench/run.ts over IPC (fork), never by hand:
 // it reports { type: 'ready', info } once listening, answers { type: 'cpu' } with its CPU time,
 // and on { type: 'stop' } closes and exits normally (so --cpu-prof can write its profile).
+// With the CPU time it reports the longest event-loop stall since the previous 'cpu' message: a
+// 10 ms interval timer measures how late each tick came (a stall of any length over a few ms shows
+// up in full), so a round's two samples bracket the round. (perf_hooks.monitorEventLoopDelay was
+// not used: its reset() drops the first delta after it, so a stall just after a reset is missed.)
 import { startBareProxy, startBenchGateway, startMcpUpstream, startUpstream, type Started } from './components.ts'
 
 export type ChildRole = 'upstream' | 'mcp-upstream' | 'proxy' | 'gateway'
@@ -10,7 +14,7 @@ export type ChildRequest = { type: 'cpu', id: number } | { type: 'stop', id: num
 export type ChildMessage =
   | { type: 'ready', info: { url: string, apiKey?: string, sessionId?: string } }
   | { type: 'failed', message: string }
-  | { type: 'cpu', id: number, user: number, system: number, rss: number, now: number, initializes?: number }
+  | { type: 'cpu', id: number, user: number, system: number, rss: number, now: number, loopMaxMs: number, initializes?: number }
   | { type: 'stopped', id: number }
 
 function reply (message: ChildMessage): void {
@@ -49,6 +53,14 @@ try {
 const info: { url: string, apiKey?: string, sessionId?: string } = { url: started.url }
 if (started.apiKey) info.apiKey = started.apiKey
 if (started.sessionId) info.sessionId = started.sessionId
+const TICK_MS = 10
+let lastTick = performance.now()
+let maxLateMs = 0
+setInterval(() => {
+  const now = performance.now()
+  maxLateMs = Math.max(maxLateMs, now - lastTick - TICK_MS)
+  lastTick = now
+}, TICK_MS).unref()
 reply({ type: 'ready', info })
 
 let stopping = false
@@ -64,9 +76,12 @@ const stop = async (id: number) => {
 process.on('message', (message: ChildRequest) => {
   if (message.type === 'cpu') {
     const usage = process.cpuUsage()
+    // A stall in progress cannot be: this handler runs on the same loop.
+    const loopMaxMs = Math.max(0, maxLateMs)
+    maxLateMs = 0
     // now: CLOCK_MONOTONIC µs, the clock of --cpu-prof sample timestamps (for the profile window).
     reply({
-      type: 'cpu', id: message.id, user: usage.user, system: usage.system, rss: process.memoryUsage.rss(), now: Number(process.hrtime.bigint() / 1000n),
+      type: 'cpu', id: message.id, user: usage.user, system: usage.system, rss: process.memoryUsage.rss(), now: Number(process.hrtime.bigint() / 1000n), loopMaxMs,
       ...(started.initializes ? { initializes: started.initializes() } : {})
     })
   } else if (message.type === 'stop') {

@@ -128,25 +128,88 @@ export async function startBareProxy (upstreamUrl: string): Promise<Started> {
 // ---------------------------------------------------------------------------------------------
 // (c) Toolgate
 
-/** One server, one tool: GET /status/{code}?pad=N on the mock upstream (path and query mapping, argument validation). */
+// Issue 4: interceptor rows. More tools on the same server (so the same gateway process serves the
+// baselines and the interceptor rows, interleaved), each with a known answer the bench checks.
+export const PAD_1KB = 1024 - 34
+export const PAD_1MB = 1024 * 1024 - 34
+export const TOOL_JMESPATH = 'get_record_jmespath'
+export const TOOL_JS = 'get_record_js'
+export const TOOL_LARGE = 'get_record_large'
+export const TOOL_JS_LARGE = 'get_record_js_large'
+/** Picks the two fields (one renamed): the output is about as large as the input, so the client reads the same bytes as for the baseline. */
+export const JMESPATH_INTERCEPTOR = '{status: error, detail: detail}'
+/** Reshapes the body (adds ctx.status, keeps both fields): output ≈ input, as for the JMESPath one. */
+export const JS_INTERCEPTOR = '(input, ctx) => ({ status: ctx.status, error: input.error, detail: input.detail })'
+/** Heap of each isolate of the JS interceptor: a ~1 MB body needs more than 32 MiB (input text, parsed copy, output text). */
+export const JS_MEMORY_MB = 64
+/**
+ * Wall-time limit of the JS interceptor on the ~1 MB body. One run takes ~13 ms alone, but in the
+ * first full run, on a shared 2-vCPU machine with about one CPU of other load, 4 calls at c=2 passed
+ * the default 100 ms (isolated-vm counts wall time, so preemption counts). A bench must measure
+ * successful calls, so that tool gets more room; the 1 KB tool keeps the default 100 ms.
+ */
+export const JS_LARGE_TIMEOUT_MS = 1000
+
+/** A tools/call the bench sends to the api gateway, and the text content it must get back. */
+export interface BenchCall {
+  tool: string
+  pad: number
+  /** The result's text content: the upstream body, or the interceptor's output as JSON. */
+  expectedText: string
+}
+
+function upstreamBody (pad: number): string {
+  return JSON.stringify({ error: 'status 200', detail: 'x'.repeat(pad) })
+}
+
+/** Target key → the call it makes. `toolgate` and `toolgate+log` make the original one (500-byte body, no interceptor). */
+export const BENCH_CALLS = {
+  toolgate: { tool: TOOL_NAME, pad: BODY_PAD, expectedText: upstreamBody(BODY_PAD) },
+  'toolgate+jmespath': { tool: TOOL_JMESPATH, pad: BODY_PAD, expectedText: JSON.stringify({ status: 'status 200', detail: 'x'.repeat(BODY_PAD) }) },
+  'toolgate-1kb': { tool: TOOL_NAME, pad: PAD_1KB, expectedText: upstreamBody(PAD_1KB) },
+  'toolgate+js-1kb': { tool: TOOL_JS, pad: PAD_1KB, expectedText: JSON.stringify({ status: 200, error: 'status 200', detail: 'x'.repeat(PAD_1KB) }) },
+  'toolgate-1mb': { tool: TOOL_LARGE, pad: PAD_1MB, expectedText: upstreamBody(PAD_1MB) },
+  'toolgate+js-1mb': { tool: TOOL_JS_LARGE, pad: PAD_1MB, expectedText: JSON.stringify({ status: 200, error: 'status 200', detail: 'x'.repeat(PAD_1MB) }) }
+} satisfies Record<string, BenchCall>
+export type BenchCallKey = keyof typeof BENCH_CALLS
+
+/** The whole JSON-RPC answer to `callBody(call, id)` (the load generator compares it byte for byte). */
+export function expectedCallResponse (call: BenchCall, id = 1): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: call.expectedText }] } })
+}
+
+/**
+ * One server: GET /status/{code}?pad=N on the mock upstream (path and query mapping, argument
+ * validation), as `get_record` (no interceptor), `get_record_large` (the same, with pad allowed up
+ * to 2 MB), `get_record_jmespath`, `get_record_js` and `get_record_js_large` (a response
+ * interceptor each; the last is the JS one again, with a longer time limit, for the ~1 MB body).
+ */
 export function benchConfig (upstreamUrl: string): unknown {
+  const tool = (name: string, maxPad: number, extra: Record<string, unknown> = {}) => ({
+    name,
+    provider: 'mock',
+    method: 'GET',
+    path: '/status/{code}',
+    description: 'Fetch a small JSON record',
+    input: {
+      type: 'object',
+      properties: { code: { type: 'string', pattern: '^[0-9]{3}$' }, pad: { type: 'integer', minimum: 0, maximum: maxPad } },
+      required: ['code'],
+      additionalProperties: false
+    },
+    ...extra
+  })
   return {
     providers: [{ name: 'mock', baseUrl: upstreamUrl, headers: { Accept: 'application/json' } }],
     servers: [{
       name: MCP_SERVER,
-      tools: [{
-        name: TOOL_NAME,
-        provider: 'mock',
-        method: 'GET',
-        path: '/status/{code}',
-        description: 'Fetch a small JSON record',
-        input: {
-          type: 'object',
-          properties: { code: { type: 'string', pattern: '^[0-9]{3}$' }, pad: { type: 'integer', minimum: 0, maximum: 100000 } },
-          required: ['code'],
-          additionalProperties: false
-        }
-      }]
+      tools: [
+        tool(TOOL_NAME, 100000),
+        tool(TOOL_LARGE, 2_000_000),
+        tool(TOOL_JMESPATH, 100000, { response: [{ name: 'bench-jmespath', jmespath: JMESPATH_INTERCEPTOR }] }),
+        tool(TOOL_JS, 100000, { response: [{ name: 'bench-js', js: JS_INTERCEPTOR, memoryMb: JS_MEMORY_MB }] }),
+        tool(TOOL_JS_LARGE, 2_000_000, { response: [{ name: 'bench-js-large', js: JS_INTERCEPTOR, memoryMb: JS_MEMORY_MB, timeoutMs: JS_LARGE_TIMEOUT_MS }] })
+      ]
     }]
   }
 }
@@ -155,6 +218,10 @@ export const TOOL_ARGUMENTS = { code: '200', pad: BODY_PAD }
 
 export function toolsCallBody (id = 1): string {
   return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: TOOL_NAME, arguments: TOOL_ARGUMENTS } })
+}
+
+export function callBody (call: BenchCall, id = 1): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: call.tool, arguments: { code: '200', pad: call.pad } } })
 }
 
 export function mcpHeaders (gateway: { apiKey: string, sessionId: string }): Record<string, string> {
@@ -229,12 +296,17 @@ export async function startBenchGateway (options: GatewayOptions): Promise<Start
     const session = { 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION }
     await (await mcp(session, { jsonrpc: '2.0', method: 'notifications/initialized' })).text()
 
-    // One checked call: the bench must measure successful tool calls, not fast errors.
-    const probe = await expectOk(await mcp(session, JSON.parse(remote ? mcpToolsCallBody(0) : toolsCallBody(0))), 'the probe tools/call')
-    const answer = (await probe.json()) as { result?: { isError?: boolean, content?: Array<{ text?: string }> } }
-    const text = answer.result?.content?.[0]?.text
-    if (answer.result?.isError || text === undefined || Buffer.byteLength(text) !== (remote ? MCP_PAD_BYTES : UPSTREAM_BODY_BYTES)) {
-      throw new Error(`the probe tools/call did not return the upstream body: ${JSON.stringify(answer).slice(0, 300)}`)
+    // Checked calls, one per tool: the bench must measure successful tool calls (the interceptor's
+    // output, not an error), not fast errors.
+    const probes: Array<{ body: string, check: (text: string | undefined) => boolean }> = remote
+      ? [{ body: mcpToolsCallBody(0), check: text => text !== undefined && Buffer.byteLength(text) === MCP_PAD_BYTES }]
+      : Object.values(BENCH_CALLS).map((call: BenchCall) => ({ body: callBody(call, 0), check: text => text === call.expectedText }))
+    for (const { body, check } of probes) {
+      const probe = await expectOk(await mcp(session, JSON.parse(body)), 'the probe tools/call')
+      const answer = (await probe.json()) as { result?: { isError?: boolean, content?: Array<{ text?: string }> } }
+      if (answer.result?.isError || !check(answer.result?.content?.[0]?.text)) {
+        throw new Error(`the probe tools/call ${body.slice(0, 160)} did not return the expected text: ${JSON.stringify(answer).slice(0, 300)}`)
+      }
     }
 
     return {

@@ -1,13 +1,16 @@
 // `npm run bench`: tool-call throughput and latency through Toolgate, against the floor of one
 // bare extra hop, against a mock upstream on 127.0.0.1. See docs/BENCHMARKS.md.
 //
-//   npm run bench                      full run: warm-up, then 5 interleaved rounds × 4 targets × c=1,32
+//   npm run bench                      full run: warm-up, then 5 interleaved rounds × 11 targets × c=1,32
+//                                      (the 1 MB targets at c=1,2), then the interceptor micro-benchmark
 //   npm run bench -- --quick           short smoke run (2 rounds of 0.5 s)
 //   npm run bench -- --profile         CPU profiles (node --cpu-prof) of the gateway under load, summarised
 //   npm run bench -- --layout single   everything in one process (the default gives each part its own)
 //   other options: --rounds N --duration MS --warmup MS --prime MS --max-requests N
 //                  --concurrency 1,32 --json FILE --profile-seconds S --profile-dir DIR --top N
-//                  --targets direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp
+//                  --targets direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp,toolgate+jmespath,
+//                            toolgate-1kb,toolgate+js-1kb,toolgate-1mb,toolgate+js-1mb
+//                  --concurrency-1mb 1,2 (the levels of the ~1 MB targets)  --skip-micro (no micro-benchmark)
 //                  --compare DIR: also run the gateway of another checkout (with this bench/ copied in)
 //                                 as target `candidate`, interleaved with the rest (A/B of a change);
 //                                 --compare-log-level info compares it with toolgate+log instead
@@ -19,6 +22,11 @@
 // The remote-mcp row: mcp-direct (tools/call straight to an upstream MCP server, over its own
 // session) and toolgate-mcp (the same call through a Toolgate remote-mcp server in front of it),
 // plus the count of upstream initialize calls after warm-up (split layout only).
+// The interceptor rows (issue 4), all on the `toolgate` gateway (same process, same server, other
+// tools), each against its baseline without interceptors: toolgate+jmespath (JMESPath response
+// interceptor, 500-byte body) vs toolgate; toolgate+js-1kb vs toolgate-1kb (1 KB body);
+// toolgate+js-1mb vs toolgate-1mb (1 MB body). Then the micro-benchmark of interceptor execution
+// alone (bench/interceptor-micro.ts), in this process after the gateways are stopped.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -28,8 +36,9 @@ import { parseArgs } from 'node:util'
 import { freshDatabase, stopTestCluster } from '../test/helpers/database.ts'
 import type { ChildMessage, ChildRole } from './child.ts'
 import {
-  MCP_SERVER, PROTOCOL_VERSION, REMOTE_MCP_SERVER, UPSTREAM_BODY_BYTES, UPSTREAM_PATH, mcpHeaders, mcpToolsCallBody, openMcpSession,
-  startBareProxy, startBenchGateway, startUpstream, toolsCallBody
+  BENCH_CALLS, JMESPATH_INTERCEPTOR, JS_INTERCEPTOR, JS_LARGE_TIMEOUT_MS, JS_MEMORY_MB, MCP_SERVER, PROTOCOL_VERSION, REMOTE_MCP_SERVER, UPSTREAM_BODY_BYTES, UPSTREAM_PATH,
+  callBody, expectedCallResponse, mcpHeaders, mcpToolsCallBody, openMcpSession, startBareProxy, startBenchGateway, startUpstream,
+  type BenchCall, type BenchCallKey
 } from './components.ts'
 import { LoadClient, type RequestSpec, type RoundResult } from './load.ts'
 import { summarizeProfile, type CpuProfile } from './profile-summary.ts'
@@ -52,6 +61,8 @@ const { values: flags } = parseArgs({
     prime: { type: 'string' },
     'max-requests': { type: 'string' },
     concurrency: { type: 'string', default: '1,32' },
+    'concurrency-1mb': { type: 'string', default: '1,2' },
+    'skip-micro': { type: 'boolean', default: false },
     json: { type: 'string' },
     'profile-seconds': { type: 'string' },
     'profile-dir': { type: 'string' },
@@ -60,7 +71,7 @@ const { values: flags } = parseArgs({
     'quiet-threshold': { type: 'string', default: '0.25' },
     'max-other-load': { type: 'string', default: '0.3' },
     retries: { type: 'string' },
-    targets: { type: 'string', default: 'direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp' },
+    targets: { type: 'string', default: 'direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp,toolgate+jmespath,toolgate-1kb,toolgate+js-1kb,toolgate-1mb,toolgate+js-1mb' },
     compare: { type: 'string' },
     'compare-log-level': { type: 'string', default: 'warn' }
   }
@@ -82,6 +93,8 @@ const options = {
   primeMs: positiveInt('prime', flags.prime, quick ? 100 : 300),
   maxRequests: positiveInt('max-requests', flags['max-requests'], 200_000),
   concurrency: flags.concurrency!.split(',').map(c => positiveInt('concurrency', c.trim(), 1)),
+  /** The ~1 MB targets move 1 MB per call each way: lower levels than the rest (see docs/BENCHMARKS.md). */
+  concurrency1mb: flags['concurrency-1mb']!.split(',').map(c => positiveInt('concurrency-1mb', c.trim(), 1)),
   profileSeconds: positiveInt('profile-seconds', flags['profile-seconds'], quick ? 2 : 10),
   top: positiveInt('top', flags.top, 25),
   /** 0 disables the wait for a quiet machine before each round. */
@@ -95,13 +108,15 @@ const options = {
   /** Another checkout of Toolgate (with this bench/ in it) whose gateway runs as the `candidate` target. */
   compare: flags.compare ? resolve(flags.compare) : undefined
 }
+const TARGET_KEYS = ['direct', 'proxy', 'toolgate', 'toolgate+log', 'candidate', 'mcp-direct', 'toolgate-mcp',
+  'toolgate+jmespath', 'toolgate-1kb', 'toolgate+js-1kb', 'toolgate-1mb', 'toolgate+js-1mb'] as const
 for (const target of options.targets) {
-  if (!['direct', 'proxy', 'toolgate', 'toolgate+log', 'candidate', 'mcp-direct', 'toolgate-mcp'].includes(target)) throw new Error(`--targets: unknown target "${target}"`)
+  if (!(TARGET_KEYS as readonly string[]).includes(target)) throw new Error(`--targets: unknown target "${target}"`)
 }
 if (options.layout !== 'split' && options.layout !== 'single') throw new Error(`--layout: split or single, got "${options.layout}"`)
 if (options.compare && options.layout !== 'split') throw new Error('--compare runs the candidate gateway in its own process: use the split layout')
 if (flags.profile && options.layout !== 'split') throw new Error('--profile profiles the gateway in its own process: use the split layout')
-const MAX_CONNECTIONS = Math.max(...options.concurrency)
+const MAX_CONNECTIONS = Math.max(...options.concurrency, ...options.concurrency1mb)
 
 // ---------------------------------------------------------------------------------------------
 // machine
@@ -150,14 +165,15 @@ function machineInfo (): Record<string, string | number> {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: `${process.version} (V8 ${process.versions.v8})`,
     code: codeVersion(),
-    packages: `fastify ${packageVersion('fastify')}, undici ${packageVersion('undici')}, pino ${packageVersion('pino')}, ajv ${packageVersion('ajv')}`
+    packages: `fastify ${packageVersion('fastify')}, undici ${packageVersion('undici')}, pino ${packageVersion('pino')}, ajv ${packageVersion('ajv')}, ` +
+      `isolated-vm ${packageVersion('isolated-vm')}, @jmespath-community/jmespath ${packageVersion('@jmespath-community/jmespath')}`
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // processes
 
-interface CpuSample { user: number, system: number, now: number, initializes?: number }
+interface CpuSample { user: number, system: number, now: number, initializes?: number, loopMaxMs?: number }
 
 interface Proc {
   name: string
@@ -273,7 +289,10 @@ class ChildProc implements Proc {
   async cpu (): Promise<CpuSample> {
     const message = await this.ask('cpu')
     if (message.type !== 'cpu') throw new Error(`${this.name}: unexpected answer ${message.type}`)
-    return { user: message.user, system: message.system, now: message.now, ...(message.initializes !== undefined ? { initializes: message.initializes } : {}) }
+    return {
+      user: message.user, system: message.system, now: message.now, loopMaxMs: message.loopMaxMs,
+      ...(message.initializes !== undefined ? { initializes: message.initializes } : {})
+    }
   }
 
   async stop (): Promise<void> {
@@ -299,7 +318,21 @@ function inProcess (name: string, close: () => Promise<void>): Proc {
 // targets
 
 /** `candidate` is the gateway of another checkout (--compare DIR), for A/B runs of a change. */
-type TargetKey = 'direct' | 'proxy' | 'toolgate' | 'toolgate+log' | 'candidate' | 'mcp-direct' | 'toolgate-mcp'
+type TargetKey = typeof TARGET_KEYS[number]
+
+/** The interceptor rows and the baseline each is compared with (same gateway, same body size). */
+const INTERCEPTOR_ROWS = [
+  { key: 'toolgate+jmespath', baseline: 'toolgate', engine: 'JMESPath', body: '500 B' },
+  { key: 'toolgate+js-1kb', baseline: 'toolgate-1kb', engine: 'JS', body: '1 KB' },
+  { key: 'toolgate+js-1mb', baseline: 'toolgate-1mb', engine: 'JS', body: '1 MB' }
+] as const satisfies ReadonlyArray<{ key: TargetKey, baseline: TargetKey, engine: string, body: string }>
+
+/** Targets served by the `toolgate` gateway besides `toolgate` itself: other tools of its bench server. */
+const EXTRA_GATEWAY_TARGETS = ['toolgate+jmespath', 'toolgate-1kb', 'toolgate+js-1kb', 'toolgate-1mb', 'toolgate+js-1mb'] as const satisfies ReadonlyArray<TargetKey & BenchCallKey>
+
+function levelsOf (key: TargetKey): number[] {
+  return key.endsWith('-1mb') ? options.concurrency1mb : options.concurrency
+}
 
 interface Target {
   key: TargetKey
@@ -309,6 +342,8 @@ interface Target {
   server: Proc
   /** The upstream process, when the target is a hop in front of it. */
   upstream?: Proc
+  /** The concurrency levels it is measured at. */
+  levels: number[]
 }
 
 function upstreamSpec (): RequestSpec {
@@ -320,18 +355,28 @@ function upstreamSpec (): RequestSpec {
   }
 }
 
-function toolgateSpec (gateway: { apiKey: string, sessionId: string }): RequestSpec {
+/** A tools/call to the api gateway; the answer must be exactly the expected result (the upstream body, or the interceptor's output). */
+function toolgateSpec (gateway: { apiKey: string, sessionId: string }, call: BenchCall = BENCH_CALLS.toolgate): RequestSpec {
+  const expected = expectedCallResponse(call)
   return {
     method: 'POST',
     path: `/mcp/${MCP_SERVER}`,
     headers: mcpHeaders(gateway),
-    body: toolsCallBody(),
+    body: callBody(call),
     check: (status, text) => {
       if (status !== 200) return `status ${status}: ${text.slice(0, 200)}`
-      if (!text.startsWith('{"jsonrpc":"2.0","id":1,"result":{') || text.includes('"isError":true')) return `not a successful tool result: ${text.slice(0, 200)}`
+      if (text !== expected) return `not the expected tool result (${text.length} bytes, expected ${expected.length}): ${text.slice(0, 200)}`
       return undefined
     }
   }
+}
+
+const GATEWAY_TITLES: Record<typeof EXTRA_GATEWAY_TARGETS[number], string> = {
+  'toolgate+jmespath': 'Toolgate tools/call, JMESPath response interceptor, 500 B body',
+  'toolgate-1kb': 'Toolgate tools/call, 1 KB body',
+  'toolgate+js-1kb': 'Toolgate tools/call, JS response interceptor, 1 KB body',
+  'toolgate-1mb': 'Toolgate tools/call, 1 MB body',
+  'toolgate+js-1mb': 'Toolgate tools/call, JS response interceptor, 1 MB body'
 }
 
 function mcpDirectSpec (sessionId: string): RequestSpec {
@@ -345,7 +390,16 @@ function mcpDirectSpec (sessionId: string): RequestSpec {
 }
 
 function toolgateMcpSpec (gateway: { apiKey: string, sessionId: string }): RequestSpec {
-  return { ...toolgateSpec(gateway), path: `/mcp/${REMOTE_MCP_SERVER}`, body: mcpToolsCallBody() }
+  return {
+    ...toolgateSpec(gateway),
+    path: `/mcp/${REMOTE_MCP_SERVER}`,
+    body: mcpToolsCallBody(),
+    check: (status, text) => {
+      if (status !== 200) return `status ${status}: ${text.slice(0, 200)}`
+      if (!text.startsWith('{"jsonrpc":"2.0","id":1,"result":{') || text.includes('"isError":true')) return `not a successful tool result: ${text.slice(0, 200)}`
+      return undefined
+    }
+  }
 }
 
 const MCP_UPSTREAM_PATH = '/mcp'
@@ -369,23 +423,29 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
     const upstreamUrl = upstream.info.url
     const [proxy, gateway, gatewayLog, candidate] = await Promise.all([
       want('proxy') ? ChildProc.start('proxy', 'proxy', { upstreamUrl }) : undefined,
-      want('toolgate') ? ChildProc.start('toolgate', 'gateway', { upstreamUrl, databaseUrl: databases[0], logLevel: 'warn' }, gatewayExecArgv('warn')) : undefined,
+      want('toolgate') || EXTRA_GATEWAY_TARGETS.some(want) ? ChildProc.start('toolgate', 'gateway', { upstreamUrl, databaseUrl: databases[0], logLevel: 'warn' }, gatewayExecArgv('warn')) : undefined,
       want('toolgate+log') ? ChildProc.start('toolgate+log', 'gateway', { upstreamUrl, databaseUrl: databases[1], logLevel: 'info' }, gatewayExecArgv('info')) : undefined,
       want('candidate') && options.compare
         ? ChildProc.start('candidate', 'gateway', { upstreamUrl, databaseUrl: databases[2], logLevel: flags['compare-log-level']! }, gatewayExecArgv('candidate'), join(options.compare, 'bench', 'child.ts'))
         : undefined
     ])
-    if (want('direct')) targets.push({ key: 'direct', title: 'upstream directly', client: new LoadClient(upstreamUrl, upstreamSpec(), MAX_CONNECTIONS), server: upstream })
+    if (want('direct')) targets.push({ key: 'direct', title: 'upstream directly', client: new LoadClient(upstreamUrl, upstreamSpec(), MAX_CONNECTIONS), server: upstream, levels: levelsOf('direct') })
     if (proxy) {
       procs.push(proxy)
-      targets.push({ key: 'proxy', title: 'bare one-hop proxy', client: new LoadClient(proxy.info.url, upstreamSpec(), MAX_CONNECTIONS), server: proxy, upstream })
+      targets.push({ key: 'proxy', title: 'bare one-hop proxy', client: new LoadClient(proxy.info.url, upstreamSpec(), MAX_CONNECTIONS), server: proxy, upstream, levels: levelsOf('proxy') })
     }
     const titles = { toolgate: 'Toolgate tools/call', 'toolgate+log': 'Toolgate tools/call, info log', candidate: `Toolgate tools/call from ${options.compare}` }
     for (const [key, child] of [['toolgate', gateway], ['toolgate+log', gatewayLog], ['candidate', candidate]] as const) {
       if (!child) continue
       procs.push(child)
       const info = { apiKey: child.info.apiKey!, sessionId: child.info.sessionId! }
-      targets.push({ key, title: titles[key], client: new LoadClient(child.info.url, toolgateSpec(info), MAX_CONNECTIONS), server: child, upstream })
+      if (want(key)) targets.push({ key, title: titles[key], client: new LoadClient(child.info.url, toolgateSpec(info), MAX_CONNECTIONS), server: child, upstream, levels: levelsOf(key) })
+      // The interceptor rows and their size-matched baselines: other tools of the same gateway.
+      if (key === 'toolgate') {
+        for (const extra of EXTRA_GATEWAY_TARGETS.filter(want)) {
+          targets.push({ key: extra, title: GATEWAY_TITLES[extra], client: new LoadClient(child.info.url, toolgateSpec(info, BENCH_CALLS[extra]), MAX_CONNECTIONS), server: child, upstream, levels: levelsOf(extra) })
+        }
+      }
     }
     if (want('mcp-direct') || want('toolgate-mcp')) {
       const mcpChild = await ChildProc.start('mcp-upstream', 'mcp-upstream', {})
@@ -394,13 +454,13 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
       const mcpUrl = mcpChild.info.url
       if (want('mcp-direct')) {
         const sessionId = await openMcpSession(mcpUrl)
-        targets.push({ key: 'mcp-direct', title: 'upstream MCP server directly', client: new LoadClient(new URL(mcpUrl).origin, mcpDirectSpec(sessionId), MAX_CONNECTIONS), server: mcpChild })
+        targets.push({ key: 'mcp-direct', title: 'upstream MCP server directly', client: new LoadClient(new URL(mcpUrl).origin, mcpDirectSpec(sessionId), MAX_CONNECTIONS), server: mcpChild, levels: levelsOf('mcp-direct') })
       }
       if (want('toolgate-mcp')) {
         const child = await ChildProc.start('toolgate-mcp', 'gateway', { upstreamUrl, mcpUpstreamUrl: mcpUrl, databaseUrl: databases[3]!, logLevel: 'warn' }, gatewayExecArgv('mcp'))
         procs.push(child)
         const info = { apiKey: child.info.apiKey!, sessionId: child.info.sessionId! }
-        targets.push({ key: 'toolgate-mcp', title: 'Toolgate remote-mcp tools/call', client: new LoadClient(child.info.url, toolgateMcpSpec(info), MAX_CONNECTIONS), server: child, upstream: mcpChild })
+        targets.push({ key: 'toolgate-mcp', title: 'Toolgate remote-mcp tools/call', client: new LoadClient(child.info.url, toolgateMcpSpec(info), MAX_CONNECTIONS), server: child, upstream: mcpChild, levels: levelsOf('toolgate-mcp') })
       }
     }
   } else {
@@ -415,10 +475,13 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
     const gatewayLog = await startBenchGateway({ databaseUrl: databases[1], upstreamUrl: upstream.url, logLevel: 'info' })
     procs.push(inProcess('toolgate+log', gatewayLog.close))
     targets.push(
-      { key: 'direct', title: 'upstream directly', client: new LoadClient(upstream.url, upstreamSpec(), MAX_CONNECTIONS), server: upstreamProc },
-      { key: 'proxy', title: 'bare one-hop proxy', client: new LoadClient(proxy.url, upstreamSpec(), MAX_CONNECTIONS), server: proxyProc, upstream: upstreamProc },
-      { key: 'toolgate', title: 'Toolgate tools/call', client: new LoadClient(gateway.url, toolgateSpec(gateway), MAX_CONNECTIONS), server: procs[2]!, upstream: upstreamProc },
-      { key: 'toolgate+log', title: 'Toolgate tools/call, info log', client: new LoadClient(gatewayLog.url, toolgateSpec(gatewayLog), MAX_CONNECTIONS), server: procs[3]!, upstream: upstreamProc }
+      { key: 'direct', title: 'upstream directly', client: new LoadClient(upstream.url, upstreamSpec(), MAX_CONNECTIONS), server: upstreamProc, levels: levelsOf('direct') },
+      { key: 'proxy', title: 'bare one-hop proxy', client: new LoadClient(proxy.url, upstreamSpec(), MAX_CONNECTIONS), server: proxyProc, upstream: upstreamProc, levels: levelsOf('proxy') },
+      { key: 'toolgate', title: 'Toolgate tools/call', client: new LoadClient(gateway.url, toolgateSpec(gateway), MAX_CONNECTIONS), server: procs[2]!, upstream: upstreamProc, levels: levelsOf('toolgate') },
+      { key: 'toolgate+log', title: 'Toolgate tools/call, info log', client: new LoadClient(gatewayLog.url, toolgateSpec(gatewayLog), MAX_CONNECTIONS), server: procs[3]!, upstream: upstreamProc, levels: levelsOf('toolgate+log') },
+      ...EXTRA_GATEWAY_TARGETS.map(extra => ({
+        key: extra, title: GATEWAY_TITLES[extra], client: new LoadClient(gateway.url, toolgateSpec(gateway, BENCH_CALLS[extra]), MAX_CONNECTIONS), server: procs[2]!, upstream: upstreamProc, levels: levelsOf(extra)
+      }))
     )
     for (const target of targets) if (!want(target.key)) await target.client.close()
     targets.splice(0, targets.length, ...targets.filter(target => want(target.key)))
@@ -453,6 +516,8 @@ interface Measured extends RoundResult {
   startedQuiet: boolean
   /** Times this round was measured again because of load from other processes. */
   retries: number
+  /** Longest event-loop stall in the serving process during the round (ms; split layout). */
+  loopMaxMs: number
 }
 
 async function cpuOf (procs: Proc[]): Promise<CpuSample[]> {
@@ -490,7 +555,8 @@ async function measure (target: Target, concurrency: number, round: number): Pro
     otherCores: Math.max(0, busyCores(systemBefore, systemAfter) - total / (result.elapsedMs * 1000)),
     quietWaitMs: gate.waitedMs,
     startedQuiet: gate.quiet,
-    retries: 0
+    retries: 0,
+    loopMaxMs: options.layout === 'single' ? Number.NaN : after[distinct.indexOf(target.server)]!.loopMaxMs ?? Number.NaN
   }
 }
 
@@ -513,11 +579,16 @@ interface Row {
   processUs: number
   cores: number
   otherCores: number
+  /** The longest event-loop stall of the serving process over all rounds (ms). */
+  loopMaxMs: number
+  /** The same over the rounds with at most --max-other-load CPUs of other load (NaN if none): a stall there is less likely to be preemption. */
+  loopMaxQuietMs: number
 }
 
 function summarize (target: Target, concurrency: number, rounds: Measured[]): Row {
   const rps = rounds.map(r => r.rps)
   const upstream = rounds.map(r => r.upstreamUs).filter((v): v is number => v !== undefined)
+  const quietLoop = rounds.filter(r => r.otherCores <= options.maxOtherLoad).map(r => r.loopMaxMs).filter(Number.isFinite)
   return {
     target: target.key,
     title: target.title,
@@ -535,7 +606,9 @@ function summarize (target: Target, concurrency: number, rounds: Measured[]): Ro
     loadgenUs: median(rounds.map(r => r.loadgenUs)),
     processUs: median(rounds.map(r => r.cores * r.elapsedMs * 1000 / Math.max(1, r.ok))),
     cores: median(rounds.map(r => r.cores)),
-    otherCores: median(rounds.map(r => r.otherCores))
+    otherCores: median(rounds.map(r => r.otherCores)),
+    loopMaxMs: Math.max(...rounds.map(r => r.loopMaxMs)),
+    loopMaxQuietMs: quietLoop.length > 0 ? Math.max(...quietLoop) : Number.NaN
   }
 }
 
@@ -557,21 +630,25 @@ async function benchmark (): Promise<number> {
     ? 'split: load generator (this process), upstream, bare proxy, and each gateway in its own process'
     : 'single: load generator, upstream, bare proxy and both gateways in this one process'}`)
   console.log(`  plan     warm-up ${options.warmupMs} ms per target×c; ${options.rounds} interleaved rounds × ${options.durationMs} ms ` +
-    `(each after a ${options.primeMs} ms unrecorded burst, capped at ${options.maxRequests} requests); c = ${options.concurrency.join(', ')}`)
+    `(each after a ${options.primeMs} ms unrecorded burst, capped at ${options.maxRequests} requests); c = ${options.concurrency.join(', ')} ` +
+    `(the ~1 MB targets: c = ${options.concurrency1mb.join(', ')})`)
   if (options.quietWaitMs > 0) {
     console.log(`  gate     before each round, wait (≤ ${options.quietWaitMs / 1000} s) until under ${options.quietThreshold} CPUs are busy machine-wide; ` +
       `re-measure a round (≤ ${options.retries}×) if other processes used over ${options.maxOtherLoad} CPUs during it`)
   }
-  console.log(`  payload  upstream GET ${UPSTREAM_PATH} → 200, ${UPSTREAM_BODY_BYTES} bytes of JSON`)
+  console.log(`  payload  upstream GET ${UPSTREAM_PATH} → 200, ${UPSTREAM_BODY_BYTES} bytes of JSON (-1kb targets: ${BENCH_CALLS['toolgate-1kb'].pad + 34} bytes, -1mb: ${BENCH_CALLS['toolgate-1mb'].pad + 34})`)
+  console.log(`  interceptors  JMESPath ${JSON.stringify(JMESPATH_INTERCEPTOR)}; JS ${JSON.stringify(JS_INTERCEPTOR)} (memoryMb ${JS_MEMORY_MB}; time limit 100 ms, on the 1 MB body ${JS_LARGE_TIMEOUT_MS} ms); response phase`)
   console.log('')
 
   let setup: Setup | undefined
+  let results: Record<string, unknown> | undefined
+  let failed = false
   try {
     setup = await setUp(options.layout, () => [], options.targets)
     const { targets } = setup
     process.stdout.write('warming up')
     for (const target of targets) {
-      for (const concurrency of options.concurrency) {
+      for (const concurrency of target.levels) {
         const warm = await target.client.round({ concurrency, durationMs: options.warmupMs, maxRequests: options.maxRequests })
         if (warm.errors > 0) throw new Error(`${target.key} at c=${concurrency} failed during warm-up: ${warm.firstError}`)
         process.stdout.write('.')
@@ -586,9 +663,11 @@ async function benchmark (): Promise<number> {
       // Interleaved and rotated: every round visits every target and concurrency, in a shifted
       // order, so drift (thermal, noisy neighbours, GC state) spreads over all targets alike.
       const order = [...targets.slice(round % targets.length), ...targets.slice(0, round % targets.length)]
-      const levels = round % 2 === 0 ? options.concurrency : [...options.concurrency].reverse()
+      const allLevels = [...new Set(targets.flatMap(t => t.levels))].sort((a, b) => a - b)
+      const levels = round % 2 === 0 ? allLevels : [...allLevels].reverse()
       for (const concurrency of levels) {
         for (const target of order) {
+          if (!target.levels.includes(concurrency)) continue
           let result = await measure(target, concurrency, round)
           // Another process took CPU during the round: measure it again (a bounded number of times).
           let retries = 0
@@ -600,7 +679,9 @@ async function benchmark (): Promise<number> {
           const notes = [`other load ${Number.isFinite(result.otherCores) ? result.otherCores.toFixed(2) : 'n/a'} CPUs`]
           if (result.quietWaitMs > 1000) notes.push(`waited ${(result.quietWaitMs / 1000).toFixed(1)} s for quiet`)
           if (retries > 0) notes.push(`re-measured ${retries}×`)
-          console.log(`  round ${round + 1} ${target.key.padEnd(12)} c=${String(concurrency).padEnd(3)} ${formatNumber(result.rps).padStart(7)} req/s  ` +
+          if (Number.isFinite(result.loopMaxMs)) notes.push(`loop max ${result.loopMaxMs.toFixed(1)} ms`)
+          if (result.errors > 0) notes.push(`${result.errors} errors: ${result.firstError?.slice(0, 120)}`)
+          console.log(`  round ${round + 1} ${target.key.padEnd(17)} c=${String(concurrency).padEnd(3)} ${formatNumber(result.rps).padStart(7)} req/s  ` +
             `p50 ${formatMs(result.p50)} ms  p99 ${formatMs(result.p99)} ms  (${notes.join(', ')})`)
           const key = `${target.key}@${concurrency}`
           measured.set(key, [...(measured.get(key) ?? []), result])
@@ -609,21 +690,22 @@ async function benchmark (): Promise<number> {
     }
 
     const rows: Row[] = []
-    for (const concurrency of options.concurrency) {
-      for (const target of targets) rows.push(summarize(target, concurrency, measured.get(`${target.key}@${concurrency}`)!))
+    for (const concurrency of [...new Set(targets.flatMap(t => t.levels))].sort((a, b) => a - b)) {
+      for (const target of targets) if (target.levels.includes(concurrency)) rows.push(summarize(target, concurrency, measured.get(`${target.key}@${concurrency}`)!))
     }
 
     console.log('')
     console.log(`Medians across ${options.rounds} rounds (latency per request, client side, response fully read):`)
     const split = options.layout === 'split'
     const headers = split
-      ? ['target', 'c', 'req/s', 'req/s min–max', 'p50 ms', 'p99 ms', 'server µs/req', 'upstream µs/req', 'loadgen µs/req', 'CPU cores', 'other load', 'errors']
+      ? ['target', 'c', 'req/s', 'req/s min–max', 'p50 ms', 'p99 ms', 'server µs/req', 'upstream µs/req', 'loadgen µs/req', 'CPU cores', 'other load', 'loop max ms', 'errors']
       : ['target', 'c', 'req/s', 'req/s min–max', 'p50 ms', 'p99 ms', 'process µs/req', 'CPU cores', 'other load', 'errors']
     console.log(table(headers, rows.map(r => [
       r.target, String(r.concurrency), formatNumber(r.rps), `${formatNumber(r.rpsMin)}–${formatNumber(r.rpsMax)}`,
       formatMs(r.p50), formatMs(r.p99),
       ...(split ? [us(r.serverUs), us(r.upstreamUs), us(r.loadgenUs)] : [us(r.processUs)]),
-      r.cores.toFixed(2), Number.isFinite(r.otherCores) ? r.otherCores.toFixed(2) : '-', String(r.errors)
+      r.cores.toFixed(2), Number.isFinite(r.otherCores) ? r.otherCores.toFixed(2) : '-',
+      ...(split ? [Number.isFinite(r.loopMaxMs) ? r.loopMaxMs.toFixed(1) : '-'] : []), String(r.errors)
     ]), i => i > 0))
 
     const row = (target: TargetKey, c: number) => rows.find(r => r.target === target && r.concurrency === c)
@@ -695,6 +777,8 @@ async function benchmark (): Promise<number> {
       console.log(`  (for scale: bare proxy / direct: throughput c=32 ${(px32.rps / d32.rps).toFixed(2)}, p50 c=1 ${(px1.p50 / d1.p50).toFixed(2)}×)`)
     }
 
+    const interceptorCosts = reportInterceptorCosts(rows)
+
     const all = [...measured.values()].flat()
     const noisy = all.filter(r => !r.startedQuiet).length
     const waited = all.reduce((s, r) => s + r.quietWaitMs, 0)
@@ -712,13 +796,113 @@ async function benchmark (): Promise<number> {
       for (const [key, list] of measured) for (const r of list) if (r.firstError) console.log(`  ${key} round ${r.round + 1}: ${r.firstError}`)
     }
     if (flags.json) {
-      writeFileSync(flags.json, JSON.stringify({ machine, options, rows, ratios, remoteMcp: mcpRatios, rounds: Object.fromEntries(measured) }, null, 2) + '\n')
-      console.log(`\nresults written to ${flags.json}`)
+      results = { machine, options, rows, ratios, remoteMcp: mcpRatios, interceptors: interceptorCosts, rounds: Object.fromEntries(measured) }
     }
-    return errors > 0 ? 1 : 0
+    failed = errors > 0
   } finally {
     await tearDown(setup)
   }
+  // The micro-benchmark runs in this process, after the gateways and the upstream have stopped.
+  const micro = flags['skip-micro'] ? undefined : await microBenchmark()
+  if (flags.json && results) {
+    writeFileSync(flags.json, JSON.stringify({ ...results, ...(micro ? { interceptorMicro: micro } : {}) }, null, 2) + '\n')
+    console.log(`\nresults written to ${flags.json}`)
+  }
+  return failed ? 1 : 0
+}
+
+interface InterceptorCost {
+  target: TargetKey
+  baseline: TargetKey
+  /** Median p50 at c=1 minus the baseline's (µs). */
+  addedP50C1Us?: number
+  /** Requests/s at the highest level, over the baseline's; and that level. */
+  throughputRatio?: number
+  throughputC?: number
+  /** Gateway CPU per call at the highest level, minus the baseline's (µs). */
+  addedServerUs?: number
+  /** Longest event-loop stall in the gateway over all rounds of this target (ms); and over its rounds on a quiet machine. */
+  loopMaxMs?: number
+  loopMaxQuietMs?: number
+}
+
+/** Added cost per call of each interceptor row against its baseline (same gateway, same body, same run). */
+function reportInterceptorCosts (rows: Row[]): InterceptorCost[] {
+  const costs: InterceptorCost[] = []
+  const lines: string[] = []
+  for (const { key, baseline, engine, body } of INTERCEPTOR_ROWS) {
+    const mine = rows.filter(r => r.target === key)
+    const base = rows.filter(r => r.target === baseline)
+    if (mine.length === 0 || base.length === 0) continue
+    const cost: InterceptorCost = { target: key, baseline }
+    const parts: string[] = []
+    const m1 = mine.find(r => r.concurrency === 1)
+    const b1 = base.find(r => r.concurrency === 1)
+    if (m1 && b1) {
+      cost.addedP50C1Us = (m1.p50 - b1.p50) * 1000
+      parts.push(`p50 c=1 ${formatMs(m1.p50)} vs ${formatMs(b1.p50)} ms: ${cost.addedP50C1Us >= 0 ? '+' : ''}${formatNumber(cost.addedP50C1Us)} µs`)
+    }
+    const top = Math.max(...mine.map(r => r.concurrency))
+    const mTop = mine.find(r => r.concurrency === top)
+    const bTop = base.find(r => r.concurrency === top)
+    if (top > 1 && mTop && bTop) {
+      cost.throughputC = top
+      cost.throughputRatio = mTop.rps / bTop.rps
+      cost.addedServerUs = mTop.serverUs - bTop.serverUs
+      parts.push(`throughput c=${top} ${cost.throughputRatio.toFixed(3)}× (${formatNumber(mTop.rps)} vs ${formatNumber(bTop.rps)} req/s)`)
+      if (Number.isFinite(cost.addedServerUs)) parts.push(`gateway CPU c=${top} ${cost.addedServerUs >= 0 ? '+' : ''}${formatNumber(cost.addedServerUs)} µs/call`)
+    }
+    const loop = Math.max(...mine.map(r => r.loopMaxMs))
+    if (Number.isFinite(loop)) {
+      cost.loopMaxMs = loop
+      const baseLoop = Math.max(...base.map(r => r.loopMaxMs))
+      const quiet = Math.max(...mine.map(r => r.loopMaxQuietMs).filter(Number.isFinite))
+      const baseQuiet = Math.max(...base.map(r => r.loopMaxQuietMs).filter(Number.isFinite))
+      if (Number.isFinite(quiet)) cost.loopMaxQuietMs = quiet
+      const fmtLoop = (v: number) => Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a'
+      parts.push(`gateway event loop max ${loop.toFixed(1)} ms (${loop <= 100 ? 'within' : 'OVER'} the default 100 ms time limit; baseline's ${baseLoop.toFixed(1)} ms; ` +
+        `in rounds with ≤ ${options.maxOtherLoad} CPUs of other load ${fmtLoop(quiet)}, baseline's ${fmtLoop(baseQuiet)})`)
+    }
+    costs.push(cost)
+    lines.push(`  ${key.padEnd(16)} vs ${baseline.padEnd(13)} (${engine}, ${body}): ${parts.join(' · ')}`)
+  }
+  if (lines.length > 0) {
+    console.log('')
+    console.log('Interceptors: added cost per call against the same-size baseline without interceptors (same gateway, same run; ' +
+      'targets for a 1 KB body, median added cost: JMESPath ≤ 20 µs, JS ≤ 60 µs):')
+    for (const line of lines) console.log(line)
+  }
+  return costs
+}
+
+interface MicroModule {
+  runInterceptorMicroBench (options: { quick?: boolean }): Promise<Array<{ body: string, variant: string, addedUs: number }>>
+  formatInterceptorMicroTable (rows: unknown[]): string
+}
+
+/** bench/interceptor-micro.ts, when this checkout has it (loaded by a computed specifier, so run.ts works without it). */
+async function microBenchmark (): Promise<unknown[] | undefined> {
+  const specifier = './interceptor-micro.ts'
+  let micro: MicroModule
+  try {
+    micro = await import(specifier) as MicroModule
+  } catch (err) {
+    console.log(`\ninterceptor micro-benchmark skipped: ${specifier} could not be loaded (${(err as Error).message.split('\n')[0]})`)
+    return undefined
+  }
+  console.log('')
+  console.log(`Interceptor micro-benchmark (bench/interceptor-micro.ts, this process, ${quick ? 'quick' : 'full'}):`)
+  const started = performance.now()
+  const rows = await micro.runInterceptorMicroBench({ quick })
+  console.log(micro.formatInterceptorMicroTable(rows))
+  const jm = rows.find(r => r.body === '~1 KB' && r.variant === 'jmespath')
+  const js = rows.find(r => r.body === '~1 KB' && r.variant === 'js')
+  if (jm && js) {
+    console.log(`targets for a 1 KB body (median added cost): JMESPath ≤ 20 µs: ${jm.addedUs.toFixed(1)} µs (${jm.addedUs <= 20 ? 'met' : 'NOT met'}); ` +
+      `JS ≤ 60 µs: ${js.addedUs.toFixed(1)} µs (${js.addedUs <= 60 ? 'met' : 'NOT met'})`)
+  }
+  console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  return rows
 }
 
 // ---------------------------------------------------------------------------------------------
