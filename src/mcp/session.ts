@@ -14,8 +14,14 @@ export interface SessionClaims {
   issuedAt: number
 }
 
+/** Verified ids remembered, so a session's every request does not pay an HMAC (bounded; cleared when full). */
+const VERIFIED_CACHE_MAX = 10_000
+
 export class SessionSigner {
   private readonly key: KeyObject
+  // The same id string always carries the same signature, so a hit is as good as a check. Expiry,
+  // principal, server and DELETE are checked by the caller on every request, cached or not.
+  private readonly verified = new Map<string, SessionClaims>()
 
   constructor (key: Buffer) {
     this.key = createSecretKey(key)
@@ -33,6 +39,17 @@ export class SessionSigner {
 
   /** The claims of a well-formed, correctly signed id; undefined otherwise. */
   verify (sessionId: string): SessionClaims | undefined {
+    const known = this.verified.get(sessionId)
+    if (known) return known
+    const claims = this.check(sessionId)
+    if (claims) {
+      if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear()
+      this.verified.set(sessionId, claims)
+    }
+    return claims
+  }
+
+  private check (sessionId: string): SessionClaims | undefined {
     const dot = sessionId.indexOf('.')
     if (dot < 1 || sessionId.length > 512) return undefined
     const payload = sessionId.slice(0, dot)
@@ -46,7 +63,7 @@ export class SessionSigner {
     try {
       const [id, principal, server, version, issuedAt] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[]
       if (typeof id !== 'string' || typeof principal !== 'string' || typeof server !== 'string' || !isLegacyVersion(version) || typeof issuedAt !== 'number') return undefined
-      return { id, principal, server, version, issuedAt }
+      return Object.freeze({ id, principal, server, version, issuedAt })
     } catch {
       return undefined
     }
