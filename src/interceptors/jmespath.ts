@@ -89,3 +89,36 @@ export class JmesAstCache {
 export function searchJmes (ast: JmesAst, value: unknown): unknown {
   return TreeInterpreter.search(ast, value as JSONValue)
 }
+
+/**
+ * About how long `value` is as JSON text, counted by a walk that stops as soon as the count passes
+ * `max` (the count returned is then just over `max`). JMESPath builds outputs from references into its input, so a short
+ * expression (`[[@, @], [@, @]]` nested) can describe a value whose text is exponentially large:
+ * stringifying it to measure would be the stall itself. Strings count their UTF-16 length (their
+ * UTF-8 size is checked exactly by the caller when it could matter); numbers and punctuation are
+ * counted as they print.
+ */
+export function jsonTextLength (value: unknown, max: number): number {
+  let total = 0
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const item = stack.pop()
+    if (item === null || item === undefined) total += 4
+    else if (typeof item === 'string') total += item.length + 2
+    else if (typeof item === 'number') total += String(item).length
+    else if (typeof item === 'boolean') total += 5
+    else if (Array.isArray(item)) {
+      total += 2 + item.length
+      for (let i = item.length - 1; i >= 0; i--) stack.push(item[i])
+    } else if (typeof item === 'object') {
+      const record = item as Record<string, unknown>
+      for (const key in record) {
+        total += key.length + 4
+        stack.push(record[key])
+      }
+      total += 2
+    }
+    if (total > max) return total
+  }
+  return total
+}

@@ -4,7 +4,7 @@
 // interceptors evicted least-recently-used first when the total is reached).
 import { checkInterceptorSource } from './check.ts'
 import { InterceptorFailure } from './errors.ts'
-import { JmesAstCache, searchJmes } from './jmespath.ts'
+import { JmesAstCache, jsonTextLength, searchJmes } from './jmespath.ts'
 import type { JmesAst } from './jmespath.ts'
 import { JsSlot } from './js.ts'
 import type { SlotOutcome } from './js.ts'
@@ -65,8 +65,9 @@ class JmesState {
   readonly phase: InterceptorPhase
   readonly code: string
   readonly ast: JmesAst
-  constructor (key: string, phase: InterceptorPhase, code: string, ast: JmesAst) {
-    this.key = key; this.phase = phase; this.code = code; this.ast = ast
+  readonly maxOutputBytes: number
+  constructor (key: string, phase: InterceptorPhase, code: string, ast: JmesAst, maxOutputBytes: number) {
+    this.key = key; this.phase = phase; this.code = code; this.ast = ast; this.maxOutputBytes = maxOutputBytes
   }
 }
 
@@ -118,7 +119,7 @@ function normalizeLimits (limits: InterceptorLimits): InterceptorLimits {
 
 function stateKey (engine: InterceptorEngine, phase: InterceptorPhase, code: string, limits: InterceptorLimits): string {
   return engine === 'jmespath'
-    ? `jmespath\0${phase}\0${code}`
+    ? `jmespath\0${phase}\0${limits.maxOutputBytes}\0${code}`
     : `js\0${phase}\0${limits.timeoutMs}\0${limits.memoryMb}\0${limits.maxOutputBytes}\0${code}`
 }
 
@@ -188,7 +189,16 @@ class BoundInterceptor implements CompiledInterceptor {
     if (state.phase === 'request' && typeOfJson(out) !== 'object') {
       return Promise.reject(this.failure('bad_output', `request interceptors must return an object (the new arguments), got ${typeOfJson(out)}`))
     }
-    return Promise.resolve(JsonPayload.ofValue(out))
+    const payload = JsonPayload.ofValue(out)
+    const max = state.maxOutputBytes
+    // A bounded walk first (it stops early on a blow-up, before any text is built); the exact UTF-8
+    // count when escapes (up to 6 bytes a character) or multi-byte text could take it over the cap.
+    const approximate = jsonTextLength(out, max)
+    if (approximate > max) return Promise.reject(this.failure('output_too_large', `output is over its limit of ${max} bytes (maxOutputBytes)`))
+    if (approximate * 6 > max && payload.byteLength() > max) {
+      return Promise.reject(this.failure('output_too_large', `output is ${payload.byteLength()} bytes, over its limit of ${max} (maxOutputBytes)`))
+    }
+    return Promise.resolve(payload)
   }
 }
 
@@ -262,7 +272,7 @@ export class InterceptorRuntime {
       if ('error' in parsed) {
         throw fail(`has a syntax error at line ${parsed.error.line}, column ${parsed.error.column}: ${parsed.error.message}`, parsed.error.line, parsed.error.column)
       }
-      state = new JmesState(key, source.phase, source.code, parsed.ast)
+      state = new JmesState(key, source.phase, source.code, parsed.ast, limits.maxOutputBytes)
     } else {
       const problem = checkInterceptorSource(source)
       if (problem !== undefined) {
