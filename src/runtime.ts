@@ -26,6 +26,8 @@ import { UpstreamManager } from './upstreams/directory.ts'
 import { createStatusRecorder } from './upstreams/status-store.ts'
 import { InterceptorRuntime } from './interceptors/index.ts'
 import { InterceptorSavings } from './telemetry/savings.ts'
+import { GatewayMetrics } from './telemetry/metrics.ts'
+import { buildMetricsApp } from './gateway/routes/metrics.ts'
 
 export interface Database {
   handle: DbHandle
@@ -53,6 +55,8 @@ export interface Gateway {
   registry: ToolRegistry
   /** Live sessions with the remote-mcp and stdio servers of the current config. */
   upstreams: UpstreamManager
+  /** The separate /metrics listener's URL, when TOOLGATE_METRICS_PORT is set. */
+  metricsUrl?: string
   /** Set only on the start that generated it: print it once, it is not stored. */
   generatedAdminToken?: string
   generatedKeyFile?: string
@@ -128,6 +132,7 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     }, 60 * 60 * 1000).unref()
     cleanups.push(async () => clearInterval(purge))
 
+    const metrics = new GatewayMetrics({ interceptors, pools, upstreamSessions: () => upstreams.sessionStatuses() })
     const app = await buildApp({
       settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
       apiKeys: new ApiKeyVerifier(db),
@@ -136,7 +141,8 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       sessionTerminations,
       upstreams,
       interceptors,
-      savings
+      savings,
+      metrics
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })
@@ -144,6 +150,15 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     const port = typeof address === 'object' && address ? address.port : settings.port
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host
     const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, close }
+    if (settings.metricsPort !== undefined) {
+      const metricsApp = buildMetricsApp(metrics)
+      cleanups.push(() => metricsApp.close())
+      await metricsApp.listen({ host: settings.metricsHost, port: settings.metricsPort })
+      const bound = metricsApp.server.address()
+      const metricsHost = settings.metricsHost.includes(':') ? `[${settings.metricsHost}]` : settings.metricsHost
+      gateway.metricsUrl = `http://${metricsHost === '0.0.0.0' ? '127.0.0.1' : metricsHost}:${typeof bound === 'object' && bound ? bound.port : settings.metricsPort}`
+      logger.info({ url: `${gateway.metricsUrl}/metrics` }, 'metrics listener')
+    }
     if (generatedAdminToken) gateway.generatedAdminToken = generatedAdminToken
     if (generatedFile) gateway.generatedKeyFile = generatedFile
     return gateway

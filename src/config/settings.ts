@@ -29,6 +29,9 @@ export interface Settings {
   interceptorMaxIsolates: number
   /** Largest OpenAPI document the importer reads (file, URL or request body). */
   maxOpenApiBytes: number
+  /** With a port, /metrics is served on its own listener (no auth) instead of the main port. */
+  metricsPort: number | undefined
+  metricsHost: string
 }
 
 export class SettingsError extends Error {
@@ -65,6 +68,13 @@ function trustProxy (raw: string | undefined): boolean | string | number {
   return raw // comma-separated addresses/CIDRs, as Fastify takes them
 }
 
+function metricsPort (env: Env): number | undefined {
+  if (env.TOOLGATE_METRICS_PORT === undefined || env.TOOLGATE_METRICS_PORT === '') return undefined
+  const port = integer(env, 'TOOLGATE_METRICS_PORT', 0)
+  if (port > 65535) throw new SettingsError('TOOLGATE_METRICS_PORT', 'must be <= 65535')
+  return port
+}
+
 export function loadSettings (env: Env = process.env): Settings {
   const host = env.HOST || '127.0.0.1'
   const port = integer(env, 'PORT', 8080)
@@ -94,6 +104,8 @@ export function loadSettings (env: Env = process.env): Settings {
     sseKeepAliveMs: integer(env, 'TOOLGATE_SSE_KEEPALIVE_MS', 15_000, 0),
     sessionMaxAgeMs: integer(env, 'TOOLGATE_SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1000),
     interceptorMaxIsolates: integer(env, 'TOOLGATE_INTERCEPTOR_MAX_ISOLATES', 32, 1),
-    maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024)
+    maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024),
+    metricsPort: metricsPort(env),
+    metricsHost: env.TOOLGATE_METRICS_HOST || '127.0.0.1'
   }
 }

@@ -9,6 +9,7 @@ import { registerRequestLog } from './plugins/request-log.ts'
 import { adminRoutes } from './routes/admin/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { mcpRoutes } from './routes/mcp.ts'
+import { protectedMetricsRoutes } from './routes/metrics.ts'
 
 export async function buildApp (deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -25,16 +26,26 @@ export async function buildApp (deps: GatewayDeps): Promise<FastifyInstance> {
   registerDrain(app)
   registerRequestLog(app)
   const hashAddress = addressHasher(deps.keyRing.deriveKey('rate-limit'))
+  const metrics = deps.metrics
+  const countRejection = metrics ? (group: string) => metrics.rateLimited(group) : undefined
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      const url = request.routeOptions.url
+      metrics.request(url === undefined ? 'other' : url.startsWith('/mcp') ? 'mcp' : url.startsWith('/api/') ? 'api' : 'other', reply.statusCode)
+    })
+    // With a metrics port, /metrics lives there only (runtime.ts).
+    if (deps.settings.metricsPort === undefined) await protectedMetricsRoutes(app, metrics, deps.adminTokens)
+  }
 
   healthRoutes(app, deps)
 
   await app.register(async mcp => {
-    await registerRateLimit(mcp, deps.settings.rateLimits.mcp, 'mcp', hashAddress)
+    await registerRateLimit(mcp, deps.settings.rateLimits.mcp, 'mcp', hashAddress, countRejection)
     await mcpRoutes(mcp, deps)
   })
 
   await app.register(async admin => {
-    await registerRateLimit(admin, deps.settings.rateLimits.api, 'api', hashAddress)
+    await registerRateLimit(admin, deps.settings.rateLimits.api, 'api', hashAddress, countRejection)
     await adminRoutes(admin, deps)
   }, { prefix: '/api/v1' })
 

@@ -13,6 +13,7 @@ import type { ToolRegistry } from '../tools/registry.ts'
 import type { UpstreamDirectory } from '../upstreams/types.ts'
 import type { InterceptorRuntime } from '../interceptors/index.ts'
 import type { InterceptorSavings } from '../telemetry/savings.ts'
+import type { GatewayMetrics } from '../telemetry/metrics.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -33,4 +34,6 @@ export interface GatewayDeps {
   /** Bytes before/after response interceptors, per tool (sizes only). */
   savings: InterceptorSavings
   logger: Logger
+  /** Prometheus metrics; absent, nothing is counted and there is no /metrics. */
+  metrics?: GatewayMetrics
 }

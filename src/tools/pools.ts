@@ -30,6 +30,11 @@ export class UpstreamPools {
     return pool
   }
 
+  /** Each pool's undici stats (connected, free, pending, queued, running, size), for /metrics. */
+  * stats (): Generator<[origin: string, stats: Pool['stats']]> {
+    for (const [origin, pool] of this.pools) yield [origin, pool.stats]
+  }
+
   /** Closes pools whose origin no config uses any more. */
   async retain (origins: Set<string>): Promise<void> {
     const unused = [...this.pools.keys()].filter(origin => !origins.has(origin))

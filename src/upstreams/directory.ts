@@ -48,6 +48,16 @@ export class UpstreamManager extends EventEmitter<{ listChanged: [serverName: st
     return this.#entries.get(serverName)?.upstream
   }
 
+  /** How many live upstream sessions are in each status (for /metrics). */
+  sessionStatuses (): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const entry of this.#entries.values()) {
+      const status = entry.upstream.session.status
+      counts.set(status, (counts.get(status) ?? 0) + 1)
+    }
+    return counts
+  }
+
   /** Brings the live upstreams in line with `config`. Connections are made in the background. */
   reconcile (config: CompiledConfig): void {
     if (this.#closed) return

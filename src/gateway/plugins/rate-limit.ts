@@ -12,7 +12,7 @@ export function addressHasher (key: Buffer): (ip: string) => string {
   return ip => createHmac('sha256', secret).update(ip).digest('base64url')
 }
 
-export async function registerRateLimit (app: FastifyInstance, budget: RateBudget, group: string, hashAddress: (ip: string) => string): Promise<void> {
+export async function registerRateLimit (app: FastifyInstance, budget: RateBudget, group: string, hashAddress: (ip: string) => string, onReject?: (group: string) => void): Promise<void> {
   await app.register(rateLimit, {
     // Not global: the plugin would then hook each route, and route hooks run after instance hooks,
     // so authentication would answer (and so never count) requests with a bad key or token.
@@ -21,8 +21,11 @@ export async function registerRateLimit (app: FastifyInstance, budget: RateBudge
     max: budget.max,
     timeWindow: budget.timeWindowMs,
     keyGenerator: (request: FastifyRequest) => `${group}:${hashAddress(request.ip)}`,
-    errorResponseBuilder: (_request, context) =>
-      new ToolgateError('TG_ERR_RATE_LIMITED', 429, `Rate limit exceeded: ${context.max} requests per ${Math.round(budget.timeWindowMs / 1000)} s; retry in ${context.after}`)
+    errorResponseBuilder: (_request, context) => {
+      // The builder runs once per rejected request (429): where rejections are counted.
+      onReject?.(group)
+      return new ToolgateError('TG_ERR_RATE_LIMITED', 429, `Rate limit exceeded: ${context.max} requests per ${Math.round(budget.timeWindowMs / 1000)} s; retry in ${context.after}`)
+    }
   })
   app.addHook('onRequest', app.rateLimit())
 }

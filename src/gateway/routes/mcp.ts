@@ -187,12 +187,15 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
   async function answer (request: FastifyRequest, message: JsonRpcRequest, ctx: DispatchContext, session?: SessionClaims): Promise<JsonRpcResponse> {
     const log = callLog(request)
     log.rpcMethod ??= message.method
+    const started = deps.metrics ? performance.now() : 0
+    let failed = false
     try {
       if (session && (message.method === 'resources/subscribe' || message.method === 'resources/unsubscribe')) {
         return resultResponse(message.id, await subscription(message, ctx, session))
       }
       return resultResponse(message.id, await dispatch(message, ctx))
     } catch (err) {
+      failed = true
       if (err instanceof RpcError) {
         log.rpcError = err.code
         return errorResponse(message.id, err.code, err.message, err.data)
@@ -216,6 +219,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
           log.errorKind = 'interceptor'
           log.interceptor = failure.logFields()
         }
+        deps.metrics?.toolCall(ctx.server, ctx.call.tool, (performance.now() - started) / 1000, failed || outcome?.result.isError === true, outcome)
       }
     }
   }
