@@ -6,7 +6,7 @@ import type { Db } from '../db/index.ts'
 import type { Database } from '../db/types.ts'
 import { KeyRingError, type KeyRing } from '../crypto/keyring.ts'
 import { ConfigInvalidError, StaleVersionError, type ConfigProblem } from '../errors.ts'
-import { recordAudit } from '../telemetry/audit.ts'
+import { configChangeSummary, recordAudit } from '../telemetry/audit.ts'
 import { compileConfig, type CompileDefaults } from '../tools/compile.ts'
 import type { CompiledConfig } from '../tools/compiled.ts'
 import type { InterceptorRuntime } from '../interceptors/index.ts'
@@ -217,6 +217,8 @@ export interface ApplyOptions {
   defaults: CompileDefaults
   /** Refuse (StaleVersionError) unless the stored version is still this one. */
   expectedVersion?: number
+  /** The audit row's action and target (default `config.apply`, `version <n>`). */
+  audit?: { action: string, target?: string }
 }
 
 /**
@@ -230,6 +232,8 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
     const workspace = await trx.selectFrom('workspaces').select('config_version')
       .where('id', '=', workspaceId).forUpdate().executeTakeFirstOrThrow()
     if (options.expectedVersion !== undefined && Number(workspace.config_version) !== options.expectedVersion) throw new StaleVersionError()
+    // The config as it was, for the audit row's before/after summary (secret values are not in it).
+    const previous = await readDocumentIn(trx, workspaceId)
     const stored = new Map((await readVariables(trx, workspaceId)).map(v => [v.name, v]))
 
     const problems: ConfigProblem[] = []
@@ -338,7 +342,13 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
     }
 
     await trx.updateTable('workspaces').set({ config_version: version }).where('id', '=', workspaceId).execute()
-    await recordAudit(trx, { workspaceId, actor: options.actor, action: 'config.apply', target: `version ${version}` })
+    await recordAudit(trx, {
+      workspaceId,
+      actor: options.actor,
+      action: options.audit?.action ?? 'config.apply',
+      target: options.audit?.target ?? `version ${version}`,
+      details: configChangeSummary(previous, await readDocumentIn(trx, workspaceId))
+    })
     // Delivered at commit, to every replica listening (tools/registry.ts).
     await sql`select pg_notify(${CONFIG_CHANNEL}, ${JSON.stringify({ workspaceId, version })})`.execute(trx)
     return version

@@ -146,6 +146,8 @@ export interface AuditLogTable {
   action: string
   target: string | null
   created_at: Timestamp
+  /** migrations/0008: what changed (names, counts), never secret values. */
+  details: Json<Record<string, unknown> | null> | null
 }
 
 export interface EncryptionKeysTable {

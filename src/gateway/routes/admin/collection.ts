@@ -37,8 +37,11 @@ export function registerCollection<T extends Named> (app: FastifyInstance, deps:
     for (const field of stateFields) delete (item as Record<string, unknown>)[field]
     return item
   }
-  const edit = async <R>(change: (doc: ConfigDocument) => R) => {
-    const outcome = await editDocument(deps.db, deps.keyRing, deps.workspaceId, { actor: 'admin', defaults: deps.compileDefaults }, change)
+  // The audit row names the REST operation and the item (`tool.update`, `shop/get_user`).
+  const audit = (verb: string, params: Record<string, string>, name: string) =>
+    ({ action: `${spec.noun}.${verb}`, target: params.server !== undefined ? `${params.server}/${name}` : name })
+  const edit = async <R>(change: (doc: ConfigDocument) => R, action: { action: string, target: string }) => {
+    const outcome = await editDocument(deps.db, deps.keyRing, deps.workspaceId, { actor: 'admin', defaults: deps.compileDefaults, audit: action }, change)
     await deps.registry.refresh()
     return outcome
   }
@@ -74,7 +77,7 @@ export function registerCollection<T extends Named> (app: FastifyInstance, deps:
       const list = spec.items(doc, request.params as Params, true)
       if (list.some(existing => existing.name === item.name)) throw conflict(`${spec.noun} "${item.name}"`)
       list.push(item)
-    })
+    }, audit('create', request.params as Params, item.name))
     // From the URL as requested: spec.path still holds the parent's `:server` placeholder.
     const location = `${request.url.split('?')[0]!.replace(/\/+$/, '')}/${encodeURIComponent(item.name)}`
     return await reply.status(201).header('location', location).send({ configVersion: version, [spec.noun]: view(item) })
@@ -88,7 +91,7 @@ export function registerCollection<T extends Named> (app: FastifyInstance, deps:
       const index = find(list, params.name!)
       if (item.name !== params.name && list.some(existing => existing.name === item.name)) throw conflict(`${spec.noun} "${item.name}"`)
       list[index] = item
-    })
+    }, audit('update', params, params.name!))
     return { configVersion: version, [spec.noun]: view(item) }
   })
 
@@ -97,7 +100,7 @@ export function registerCollection<T extends Named> (app: FastifyInstance, deps:
     await edit(doc => {
       const list = spec.items(doc, params, false)
       list.splice(find(list, params.name!), 1)
-    })
+    }, audit('delete', params, params.name!))
     return await reply.status(204).send()
   })
 }

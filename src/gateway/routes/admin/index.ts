@@ -6,6 +6,7 @@ import { badRequest, notFound } from '../../../errors.ts'
 import type { GatewayDeps } from '../../deps.ts'
 import { requireAdmin } from '../../plugins/admin-auth.ts'
 import { apiKeyRoutes } from './api-keys.ts'
+import { auditRoutes } from './audit.ts'
 import { registerCollection } from './collection.ts'
 import { configRoutes } from './config.ts'
 import { interceptorRoutes } from './interceptors.ts'
@@ -24,6 +25,7 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
 
   configRoutes(app, deps)
   apiKeyRoutes(app, deps)
+  auditRoutes(app, deps)
   interceptorRoutes(app, deps)
   openApiImportRoutes(app, deps)
 
