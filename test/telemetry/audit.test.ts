@@ -149,6 +149,32 @@ t.test('config changes and API keys are audited with before/after summaries and 
   for (const address of ['127.0.0.1', '::1', '::ffff:']) t.notOk(dump.includes(address), `no ${address} in any audit row`)
 })
 
+t.test('an OpenAPI import is audited as such, its secrets as names only', async t => {
+  const gw = await startTestGateway(t)
+  const document = {
+    openapi: '3.1.0',
+    info: { title: 'People', version: '1' },
+    servers: [{ url: 'http://127.0.0.1:9' }],
+    components: { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'x-api-key' } } },
+    security: [{ key: [] }],
+    paths: { '/people': { get: { operationId: 'listPeople', responses: { 200: { description: 'ok' } } } } }
+  }
+  const first = await gw.admin('POST', '/servers/people/import/openapi', { document })
+  t.equal(first.status, 200, await first.clone().text())
+  const needed = (await first.json() as { variablesNeedingValues: string[] }).variablesNeedingValues
+  t.ok(needed.length >= 1, 'the import wants the API key as a SECRET')
+  const again = await gw.admin('POST', '/servers/people/import/openapi', { document, secrets: Object.fromEntries(needed.map(name => [name, SECRET])) })
+  t.equal(again.status, 200)
+  const entries = ((await (await gw.admin('GET', '/audit?action=openapi.import')).json()) as Page).entries
+  t.equal(entries.length, 2)
+  t.match(entries[1], { actor: 'admin', action: 'openapi.import', target: 'people' })
+  t.ok(entries[1]!.details!.added.names.includes('tool:people/listPeople'))
+  const { db } = openTestDb(gw.databaseUrl)
+  t.teardown(() => db.destroy())
+  const { rows } = await sql<Record<string, unknown>>`select * from audit_log`.execute(db)
+  t.notOk(JSON.stringify(rows).includes(SECRET), 'the secret given to the import is in no audit row')
+})
+
 t.test('CSV export: escaping of commas, quotes and newlines; formula-safe', async t => {
   t.equal(csvField('plain'), 'plain')
   t.equal(csvField('a,b'), '"a,b"')

@@ -69,7 +69,7 @@ export function openApiImportRoutes (app: FastifyInstance, deps: GatewayDeps): v
     }
     const { dryRun, ...importOptions } = options
     const outcome = await runImport(deps.db, deps.keyRing, deps.workspaceId, source, { ...importOptions, dryRun: dryRun === true, maxBytes: deps.settings.maxOpenApiBytes }, {
-      actor: 'admin', defaults: deps.compileDefaults
+      actor: 'admin', defaults: deps.compileDefaults, audit: { action: 'openapi.import', target: server }
     })
     if (outcome.configVersion !== undefined) await deps.registry.refresh()
     return await reply.send({ ...outcome.plan, dryRun: dryRun === true, ...(outcome.configVersion !== undefined ? { configVersion: outcome.configVersion } : {}) })
