@@ -26,6 +26,7 @@ import { UpstreamManager } from './upstreams/directory.ts'
 import { createStatusRecorder } from './upstreams/status-store.ts'
 import { InterceptorRuntime } from './interceptors/index.ts'
 import { InterceptorSavings } from './telemetry/savings.ts'
+import { UsageRecorder } from './telemetry/usage.ts'
 
 export interface Database {
   handle: DbHandle
@@ -128,6 +129,14 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     }, 60 * 60 * 1000).unref()
     cleanups.push(async () => clearInterval(purge))
 
+    // Usage counts: flushed every usageFlushMs, and a last time after the HTTP server has stopped
+    // taking calls (cleanups run in reverse) and before the database closes.
+    const usage = new UsageRecorder({
+      db, workspaceId, flushMs: settings.usageFlushMs,
+      onError: err => logger.warn({ err: { message: err.message } }, 'usage flush failed; counts kept for the next one')
+    })
+    cleanups.push(() => usage.close())
+
     const app = await buildApp({
       settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
       apiKeys: new ApiKeyVerifier(db),
@@ -136,7 +145,8 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       sessionTerminations,
       upstreams,
       interceptors,
-      savings
+      savings,
+      usage
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })

@@ -29,6 +29,8 @@ export interface Settings {
   interceptorMaxIsolates: number
   /** Largest OpenAPI document the importer reads (file, URL or request body). */
   maxOpenApiBytes: number
+  /** Interval of usage-aggregate flushes to Postgres (0: only at shutdown and on reads). */
+  usageFlushMs: number
 }
 
 export class SettingsError extends Error {
@@ -94,6 +96,7 @@ export function loadSettings (env: Env = process.env): Settings {
     sseKeepAliveMs: integer(env, 'TOOLGATE_SSE_KEEPALIVE_MS', 15_000, 0),
     sessionMaxAgeMs: integer(env, 'TOOLGATE_SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1000),
     interceptorMaxIsolates: integer(env, 'TOOLGATE_INTERCEPTOR_MAX_ISOLATES', 32, 1),
-    maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024)
+    maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024),
+    usageFlushMs: integer(env, 'TOOLGATE_USAGE_FLUSH_MS', 5000, 0)
   }
 }

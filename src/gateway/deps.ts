@@ -13,6 +13,7 @@ import type { ToolRegistry } from '../tools/registry.ts'
 import type { UpstreamDirectory } from '../upstreams/types.ts'
 import type { InterceptorRuntime } from '../interceptors/index.ts'
 import type { InterceptorSavings } from '../telemetry/savings.ts'
+import type { UsageRecorder } from '../telemetry/usage.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -32,5 +33,7 @@ export interface GatewayDeps {
   interceptors: InterceptorRuntime
   /** Bytes before/after response interceptors, per tool (sizes only). */
   savings: InterceptorSavings
+  /** Usage aggregates of tool calls (in memory, flushed as upserts). Absent: nothing counted. */
+  usage?: UsageRecorder
   logger: Logger
 }
