@@ -9,6 +9,7 @@ import { sql } from 'kysely'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import type { Db } from '../../src/db/index.ts'
 import { bucketIndex, BUCKET_COUNT, LATENCY_BOUNDS_MS, percentile, readUsage, UsageRecorder } from '../../src/telemetry/usage.ts'
+import { startFixtureServer } from '../fixtures/mcp-fixture-server.ts'
 import { startMockUpstream } from '../fixtures/mock-upstream.ts'
 import { freshDatabase } from '../helpers/database.ts'
 import { openTestDb, startTestGateway, useTestCluster } from '../helpers/gateway.ts'
@@ -226,4 +227,24 @@ t.test('the timer flushes on its own', async t => {
     calls = Number(row?.calls ?? 0)
   }
   t.equal(calls, 1, 'stored by the timer, without a read or a shutdown')
+})
+
+t.test('remote-mcp calls are counted: calls, errors, time', async t => {
+  const fixture = await startFixtureServer()
+  t.teardown(() => fixture.close())
+  const gw = await startTestGateway(t, { TOOLGATE_USAGE_FLUSH_MS: '0' })
+  t.equal((await gw.applyConfig({ servers: [{ name: 'fx', kind: 'remote-mcp', url: fixture.url, transport: 'streamable-http' }] })).status, 200)
+  const client = await gw.connect('fx', await gw.createKey())
+  for (let i = 0; i < 2; i++) await client.callTool({ name: 'echo', arguments: { text: CANARY } })
+  await t.rejects(client.callTool({ name: 'fail', arguments: {} }), /fixture failure/)
+  const body = await (await gw.admin('GET', '/usage?server=fx')).json() as { series: Series[] }
+  const rows = new Map(body.series.map(row => [row.tool, row]))
+  t.same([rows.get('echo')?.calls, rows.get('echo')?.errors, rows.get('echo')?.endUsers], [2, 0, 1])
+  t.same([rows.get('fail')?.calls, rows.get('fail')?.errorsByKind], [1, { rpc_error: 1 }], 'a thrown upstream error counts as rpc_error')
+  t.ok(rows.get('echo')!.totalMs > 0, 'total time measured')
+  t.equal(rows.get('echo')!.bytesFromUpstream, 0, 'MCP upstreams: no byte counts (documented)')
+  const { db } = openTestDb(gw.databaseUrl)
+  t.teardown(() => db.destroy())
+  const dump = await sql<{ row: string }>`select row_to_json(u)::text as row from usage u`.execute(db)
+  t.notOk(dump.rows.some(r => r.row.includes(CANARY)), 'no canary in the rows')
 })
