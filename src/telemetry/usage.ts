@@ -1,14 +1,16 @@
 // Usage aggregates: per server × tool × hour, counted in memory on the call path and flushed as
 // upserts that add to the stored row. Names, counts, sizes and timings only: never an argument,
 // a body, a header, an API key or a client address. See docs/ARCHITECTURE.md ("Usage telemetry").
-import { sql } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import type { Db } from '../db/index.ts'
+import type { Database } from '../db/types.ts'
 
 /** Upper bounds (ms) of the latency buckets; one more bucket holds everything slower. Never reorder: stored rows index them. */
 export const LATENCY_BOUNDS_MS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000]
 export const BUCKET_COUNT = LATENCY_BOUNDS_MS.length + 1
 
 const HOUR_MS = 3_600_000
+const ROWS_PER_STATEMENT = 1000
 /** Distinct end users remembered per row and hour; past it the count stops growing (documented). */
 const MAX_USERS_PER_ROW = 100_000
 
@@ -186,7 +188,7 @@ export class UsageRecorder {
    * Concurrent callers share one flush.
    */
   async flush (): Promise<void> {
-    while (this.flushing) await this.flushing
+    while (this.flushing) await this.flushing.catch(() => {})
     this.flushing = this.flushOnce().finally(() => { this.flushing = undefined })
     return this.flushing
   }
@@ -238,39 +240,46 @@ export class UsageRecorder {
     const months = new Map<string, number>()
     for (const row of rows) months.set(monthStart(row.hour), (months.get(monthStart(row.hour)) ?? 0) + row.calls)
     await this.db.transaction().execute(async trx => {
-      await trx.insertInto('usage').values(rows.map(row => ({
-        workspace_id: this.workspaceId,
-        server: row.server,
-        tool: row.tool,
-        hour: new Date(row.hour),
-        calls: row.calls,
-        errors: row.errors,
-        errors_by_kind: JSON.stringify(row.errorsByKind),
-        latency_buckets: row.buckets,
-        total_ms: row.totalMs,
-        upstream_calls: row.upstreamCalls,
-        upstream_ms: row.upstreamMs,
-        bytes_from_upstream: row.bytesFromUpstream,
-        bytes_to_client: row.bytesToClient,
-        end_users: row.endUsers
-      }))).onConflict(oc => oc.columns(['workspace_id', 'server', 'tool', 'hour']).doUpdateSet({
-        calls: sql`usage.calls + excluded.calls`,
-        errors: sql`usage.errors + excluded.errors`,
-        errors_by_kind: sql`(select coalesce(jsonb_object_agg(k, n), '{}'::jsonb) from (select k, sum(v::bigint) as n from (select * from jsonb_each_text(usage.errors_by_kind) union all select * from jsonb_each_text(excluded.errors_by_kind)) as e(k, v) group by k) as s)`,
-        latency_buckets: sql`(select array_agg(coalesce(a, 0) + coalesce(b, 0) order by i) from unnest(usage.latency_buckets, excluded.latency_buckets) with ordinality as h(a, b, i))`,
-        total_ms: sql`usage.total_ms + excluded.total_ms`,
-        upstream_calls: sql`usage.upstream_calls + excluded.upstream_calls`,
-        upstream_ms: sql`usage.upstream_ms + excluded.upstream_ms`,
-        bytes_from_upstream: sql`usage.bytes_from_upstream + excluded.bytes_from_upstream`,
-        bytes_to_client: sql`usage.bytes_to_client + excluded.bytes_to_client`,
-        end_users: sql`usage.end_users + excluded.end_users`
-      })).execute()
+      // Chunks keep each statement under Postgres' 65535 bind parameters (14 per row).
+      for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+        await this.upsertRows(trx, rows.slice(start, start + ROWS_PER_STATEMENT))
+      }
       for (const [period, calls] of months) {
         await trx.insertInto('billing_periods').values({ workspace_id: this.workspaceId, period, calls })
           .onConflict(oc => oc.columns(['workspace_id', 'period']).doUpdateSet({ calls: sql`billing_periods.calls + excluded.calls` }))
           .execute()
       }
     })
+  }
+
+  private async upsertRows (trx: Transaction<Database>, rows: Row[]): Promise<void> {
+    await trx.insertInto('usage').values(rows.map(row => ({
+      workspace_id: this.workspaceId,
+      server: row.server,
+      tool: row.tool,
+      hour: new Date(row.hour),
+      calls: row.calls,
+      errors: row.errors,
+      errors_by_kind: JSON.stringify(row.errorsByKind),
+      latency_buckets: row.buckets,
+      total_ms: row.totalMs,
+      upstream_calls: row.upstreamCalls,
+      upstream_ms: row.upstreamMs,
+      bytes_from_upstream: row.bytesFromUpstream,
+      bytes_to_client: row.bytesToClient,
+      end_users: row.endUsers
+    }))).onConflict(oc => oc.columns(['workspace_id', 'server', 'tool', 'hour']).doUpdateSet({
+      calls: sql`usage.calls + excluded.calls`,
+      errors: sql`usage.errors + excluded.errors`,
+      errors_by_kind: sql`(select coalesce(jsonb_object_agg(k, n), '{}'::jsonb) from (select k, sum(v::bigint) as n from (select * from jsonb_each_text(usage.errors_by_kind) union all select * from jsonb_each_text(excluded.errors_by_kind)) as e(k, v) group by k) as s)`,
+      latency_buckets: sql`(select array_agg(coalesce(a, 0) + coalesce(b, 0) order by i) from unnest(usage.latency_buckets, excluded.latency_buckets) with ordinality as h(a, b, i))`,
+      total_ms: sql`usage.total_ms + excluded.total_ms`,
+      upstream_calls: sql`usage.upstream_calls + excluded.upstream_calls`,
+      upstream_ms: sql`usage.upstream_ms + excluded.upstream_ms`,
+      bytes_from_upstream: sql`usage.bytes_from_upstream + excluded.bytes_from_upstream`,
+      bytes_to_client: sql`usage.bytes_to_client + excluded.bytes_to_client`,
+      end_users: sql`usage.end_users + excluded.end_users`
+    })).execute()
   }
 
   /** Stops the timer and stores what is left (graceful shutdown). */

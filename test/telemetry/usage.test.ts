@@ -98,6 +98,13 @@ t.test('recorder on a real Postgres', async t => {
   t.equal(day!.endUsers, 4, 'user-hours')
   const billing = await db.selectFrom('billing_periods').selectAll().where('workspace_id', '=', workspaceId).execute()
   t.same(billing.map(b => [b.period, Number(b.calls)]), [['2020-03', 7]], 'billing: calls of the month')
+
+  // A big batch (past one statement's bind-parameter limit) is written whole.
+  const many = new UsageRecorder({ db, workspaceId: randomUUID(), clock: () => now, flushMs: 0 })
+  for (let i = 0; i < 5000; i++) many.record({ server: 's', tool: `t${i}`, endUserId: null, errorKind: undefined, totalMs: 1, upstreamMs: undefined, bytesFromUpstream: 0, bytesToClient: 0 })
+  await many.flush()
+  const { count } = await db.selectFrom('usage').select(eb => eb.fn.countAll<string>().as('count')).where('tool', 'like', 't%').executeTakeFirstOrThrow()
+  t.equal(Number(count), 5000, '5000 rows in one flush')
 })
 
 interface Series {
