@@ -28,6 +28,7 @@ import { InterceptorRuntime } from './interceptors/index.ts'
 import { InterceptorSavings } from './telemetry/savings.ts'
 import { GatewayMetrics } from './telemetry/metrics.ts'
 import { buildMetricsApp } from './gateway/routes/metrics.ts'
+import { UsageRecorder } from './telemetry/usage.ts'
 
 export interface Database {
   handle: DbHandle
@@ -133,6 +134,14 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     cleanups.push(async () => clearInterval(purge))
 
     const metrics = new GatewayMetrics({ interceptors, pools, upstreamSessions: () => upstreams.sessionStatuses() })
+    // Usage counts: flushed every usageFlushMs, and a last time after the HTTP server has stopped
+    // taking calls (cleanups run in reverse) and before the database closes.
+    const usage = new UsageRecorder({
+      db, workspaceId, flushMs: settings.usageFlushMs,
+      onError: err => logger.warn({ err: { message: err.message } }, 'usage flush failed; counts kept for the next one')
+    })
+    cleanups.push(() => usage.close())
+
     const app = await buildApp({
       settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
       apiKeys: new ApiKeyVerifier(db),
@@ -142,7 +151,8 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       upstreams,
       interceptors,
       savings,
-      metrics
+      metrics,
+      usage
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })

@@ -32,6 +32,8 @@ export interface Settings {
   /** With a port, /metrics is served on its own listener (no auth) instead of the main port. */
   metricsPort: number | undefined
   metricsHost: string
+  /** Interval of usage-aggregate flushes to Postgres (0: only at shutdown and on reads). */
+  usageFlushMs: number
 }
 
 export class SettingsError extends Error {
@@ -106,6 +108,7 @@ export function loadSettings (env: Env = process.env): Settings {
     interceptorMaxIsolates: integer(env, 'TOOLGATE_INTERCEPTOR_MAX_ISOLATES', 32, 1),
     maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024),
     metricsPort: metricsPort(env),
-    metricsHost: env.TOOLGATE_METRICS_HOST || '127.0.0.1'
+    metricsHost: env.TOOLGATE_METRICS_HOST || '127.0.0.1',
+    usageFlushMs: integer(env, 'TOOLGATE_USAGE_FLUSH_MS', 5000, 0)
   }
 }

@@ -171,6 +171,33 @@ export interface Database {
   audit_log: AuditLogTable
   encryption_keys: EncryptionKeysTable
   mcp_session_terminations: McpSessionTerminationsTable
+  usage: UsageTable
+  billing_periods: BillingPeriodsTable
+}
+
+/** Usage aggregates per workspace × server × tool × hour (migration 0007). No identities. */
+export interface UsageTable {
+  workspace_id: string
+  server: string
+  tool: string
+  hour: Timestamp
+  calls: BigIntColumn
+  errors: BigIntColumn
+  errors_by_kind: Json<Record<string, string | number>>
+  latency_buckets: ColumnType<string[], number[], number[]>
+  total_ms: number
+  upstream_calls: BigIntColumn
+  upstream_ms: number
+  bytes_from_upstream: BigIntColumn
+  bytes_to_client: BigIntColumn
+  end_users: number
+}
+
+/** Calls per workspace × month (`YYYY-MM`, UTC): the billing baseline (migration 0007). */
+export interface BillingPeriodsTable {
+  workspace_id: string
+  period: string
+  calls: BigIntColumn
 }
 
 export interface McpSessionTerminationsTable {

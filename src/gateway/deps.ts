@@ -14,6 +14,7 @@ import type { UpstreamDirectory } from '../upstreams/types.ts'
 import type { InterceptorRuntime } from '../interceptors/index.ts'
 import type { InterceptorSavings } from '../telemetry/savings.ts'
 import type { GatewayMetrics } from '../telemetry/metrics.ts'
+import type { UsageRecorder } from '../telemetry/usage.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   interceptors: InterceptorRuntime
   /** Bytes before/after response interceptors, per tool (sizes only). */
   savings: InterceptorSavings
+  /** Usage aggregates of tool calls (in memory, flushed as upserts). Absent: nothing counted. */
+  usage?: UsageRecorder
   logger: Logger
   /** Prometheus metrics; absent, nothing is counted and there is no /metrics. */
   metrics?: GatewayMetrics

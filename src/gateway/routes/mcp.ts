@@ -24,6 +24,7 @@ import type { ListKind } from '../../upstreams/types.ts'
 import type { GatewayDeps } from '../deps.ts'
 import { toErrorBody } from '../plugins/error-handler.ts'
 import { callLog } from '../plugins/request-log.ts'
+import { recordCall } from '../../telemetry/usage.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -187,15 +188,17 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
   async function answer (request: FastifyRequest, message: JsonRpcRequest, ctx: DispatchContext, session?: SessionClaims): Promise<JsonRpcResponse> {
     const log = callLog(request)
     log.rpcMethod ??= message.method
-    const started = deps.metrics ? performance.now() : 0
-    let failed = false
+    const started = performance.now()
+    let result: unknown
+    let thrown: string | undefined
     try {
       if (session && (message.method === 'resources/subscribe' || message.method === 'resources/unsubscribe')) {
         return resultResponse(message.id, await subscription(message, ctx, session))
       }
-      return resultResponse(message.id, await dispatch(message, ctx))
+      result = await dispatch(message, ctx)
+      return resultResponse(message.id, result)
     } catch (err) {
-      failed = true
+      thrown = err instanceof RpcError ? 'rpc_error' : 'internal'
       if (err instanceof RpcError) {
         log.rpcError = err.code
         return errorResponse(message.id, err.code, err.message, err.data)
@@ -219,7 +222,8 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
           log.errorKind = 'interceptor'
           log.interceptor = failure.logFields()
         }
-        deps.metrics?.toolCall(ctx.server, ctx.call.tool, (performance.now() - started) / 1000, failed || outcome?.result.isError === true, outcome)
+        deps.metrics?.toolCall(ctx.server, ctx.call.tool, (performance.now() - started) / 1000, thrown !== undefined || outcome?.result.isError === true, outcome)
+        if (deps.usage) recordCall(deps.usage, ctx.server.name, ctx.principal.endUserId, ctx.call, performance.now() - started, thrown, result)
       }
     }
   }

@@ -12,6 +12,7 @@ import { configRoutes } from './config.ts'
 import { interceptorRoutes } from './interceptors.ts'
 import { openApiImportRoutes } from './openapi-import.ts'
 import { serverStates } from './server-state.ts'
+import { usageRoutes } from './usage.ts'
 
 export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   requireAdmin(app, deps.adminTokens)
@@ -28,6 +29,7 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
   auditRoutes(app, deps)
   interceptorRoutes(app, deps)
   openApiImportRoutes(app, deps)
+  usageRoutes(app, deps)
 
   registerCollection<ProviderDoc>(app, deps, {
     path: '/providers', noun: 'provider', schema: providerSchema,
