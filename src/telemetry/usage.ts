@@ -290,21 +290,9 @@ export class UsageRecorder {
   }
 }
 
-/** A stored row, as the usage API reads it. */
-export interface UsageRow {
-  server: string
-  tool: string
+/** A stored row, as the usage API reads it: the counted fields, with the hour as a start time. */
+export interface UsageRow extends Omit<Row, 'hour'> {
   start: Date
-  calls: number
-  errors: number
-  errorsByKind: Record<string, number>
-  buckets: number[]
-  totalMs: number
-  upstreamCalls: number
-  upstreamMs: number
-  bytesFromUpstream: number
-  bytesToClient: number
-  endUsers: number
 }
 
 export interface UsageQuery {
