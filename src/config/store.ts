@@ -1,9 +1,9 @@
 // The config document in Postgres: read it back (export), resolve its variables (secrets opened
 // with the key ring) and apply a whole new document atomically. A document that fails any check
 // changes nothing; a successful apply bumps the workspace's config version and NOTIFYs replicas.
-import { sql, type Transaction } from 'kysely'
+import { sql, type Selectable, type Transaction } from 'kysely'
 import type { Db } from '../db/index.ts'
-import type { Database } from '../db/types.ts'
+import type { Database, InterceptorsTable } from '../db/types.ts'
 import { KeyRingError, type KeyRing } from '../crypto/keyring.ts'
 import { ConfigInvalidError, StaleVersionError, type ConfigProblem } from '../errors.ts'
 import { configChangeSummary, recordAudit } from '../telemetry/audit.ts'
@@ -142,14 +142,7 @@ async function readDocumentIn (db: Transaction<Database>, workspaceId: string): 
   return { document, version: Number(workspace.config_version) }
 }
 
-interface StoredInterceptor {
-  engine: 'jmespath' | 'js'
-  name: string | null
-  code: string
-  timeout_ms: number | null
-  memory_mb: number | null
-  max_output_bytes: number | null
-}
+type StoredInterceptor = Pick<Selectable<InterceptorsTable>, 'engine' | 'name' | 'code' | 'timeout_ms' | 'memory_mb' | 'max_output_bytes'>
 
 function interceptorDoc (row: StoredInterceptor): InterceptorDoc {
   return strip<InterceptorDoc>({
