@@ -29,6 +29,7 @@ import { InterceptorSavings } from './telemetry/savings.ts'
 import { GatewayMetrics } from './telemetry/metrics.ts'
 import { buildMetricsApp } from './gateway/routes/metrics.ts'
 import { UsageRecorder } from './telemetry/usage.ts'
+import { createOAuthServices, OAUTH_CHANNEL } from './oauth/services.ts'
 
 export interface Database {
   handle: DbHandle
@@ -133,6 +134,21 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     }, 60 * 60 * 1000).unref()
     cleanups.push(async () => clearInterval(purge))
 
+    // Upstream OAuth: vault, refresh, consent flow. Consent completions reach every replica.
+    const oauth = createOAuthServices({ db, keyRing, workspaceId, publicUrl: settings.publicUrl, logger, providers: () => registry.current.oauthProviders })
+    registry.on('changed', config => oauth.clients.retain(config.oauthProviders.values()))
+    const oauthListener: Listener = await listen({
+      connectionString,
+      channel: OAUTH_CHANNEL,
+      onMessage: payload => oauth.onNotify(payload),
+      onError: err => logger.warn({ err: { message: err.message } }, 'oauth listener connection lost; reconnecting')
+    })
+    cleanups.push(() => oauthListener.close())
+    const statePurge = setInterval(() => {
+      oauth.flow.purge().catch(err => logger.warn({ err: { message: (err as Error).message } }, 'oauth states purge failed'))
+    }, 60 * 60 * 1000).unref()
+    cleanups.push(async () => clearInterval(statePurge))
+
     const metrics = new GatewayMetrics({ interceptors, pools, upstreamSessions: () => upstreams.sessionStatuses() })
     // Usage counts: flushed every usageFlushMs, and a last time after the HTTP server has stopped
     // taking calls (cleanups run in reverse) and before the database closes.
@@ -152,7 +168,8 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       interceptors,
       savings,
       metrics,
-      usage
+      usage,
+      oauth
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })

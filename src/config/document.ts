@@ -15,6 +15,47 @@ export interface VariableDoc {
   value?: string
 }
 
+export const OAUTH_CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const
+export type OAuthClientAuthMethod = typeof OAUTH_CLIENT_AUTH_METHODS[number]
+
+/** Where an end user's access token goes on the upstream request. */
+export interface OAuthInjectionDoc {
+  /** A header name (default `Authorization`). */
+  header?: string
+  /** Text before the token in that header (default `Bearer` for Authorization, none otherwise). */
+  scheme?: string
+  /** A query parameter instead of a header. */
+  query?: string
+}
+
+/**
+ * A provider's OAuth 2 settings: each end user authorizes once (consent in band) and their calls
+ * carry their own token. Endpoints by hand, or an `issuer` whose discovery document gives them.
+ */
+export interface ProviderOAuthDoc {
+  issuer?: string
+  authorizationUrl?: string
+  tokenUrl?: string
+  revocationUrl?: string
+  /** May hold `${NAME}`. */
+  clientId: string
+  /**
+   * Write-only: a literal (sealed with the key ring, never exported; omitted on re-apply it keeps
+   * the stored one) or a `${NAME}` reference to a SECRET variable (stored as the reference).
+   */
+  clientSecret?: string
+  /** Asked for at consent, together with the scopes of the tools that use the provider. */
+  scopes?: string[]
+  clientAuthMethod?: OAuthClientAuthMethod
+  /** PKCE with S256 (default true). */
+  pkce?: boolean
+  /** Extra authorization request parameters, e.g. `access_type: offline`, `prompt: consent`. */
+  authorizationParams?: Record<string, string>
+  inject?: OAuthInjectionDoc
+  /** Refresh this long before the access token expires (default 60). */
+  refreshSkewSeconds?: number
+}
+
 export interface ProviderDoc {
   name: string
   description?: string
@@ -22,6 +63,7 @@ export interface ProviderDoc {
   headers?: Record<string, string>
   timeoutMs?: number
   maxResponseBytes?: number
+  oauth?: ProviderOAuthDoc
 }
 
 export interface ParameterDoc {
@@ -166,6 +208,43 @@ export const variableSchema = {
   }
 } as const
 
+const oauthUrl = { type: 'string', minLength: 1, maxLength: 2048 } as const
+/** OAuth scope tokens (RFC 6749 §3.3): no spaces, quotes or backslashes. */
+const OAUTH_SCOPE = '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$'
+
+export const providerOAuthSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['clientId'],
+  properties: {
+    issuer: oauthUrl,
+    authorizationUrl: oauthUrl,
+    tokenUrl: oauthUrl,
+    revocationUrl: oauthUrl,
+    clientId: { type: 'string', minLength: 1, maxLength: 1024 },
+    clientSecret: { type: 'string', minLength: 1, maxLength: 4096 },
+    scopes: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: OAUTH_SCOPE, maxLength: 512 } },
+    clientAuthMethod: { enum: OAUTH_CLIENT_AUTH_METHODS },
+    pkce: { type: 'boolean' },
+    authorizationParams: {
+      type: 'object',
+      maxProperties: 32,
+      propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+      additionalProperties: { type: 'string', maxLength: 2048 }
+    },
+    inject: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        header: { type: 'string', pattern: HEADER_NAME },
+        scheme: { type: 'string', pattern: '^[A-Za-z0-9._~+/-]{1,64}$' },
+        query: { type: 'string', pattern: '^[A-Za-z0-9_.~-]{1,128}$' }
+      }
+    },
+    refreshSkewSeconds: { type: 'integer', minimum: 0, maximum: 86_400 }
+  }
+} as const
+
 export const providerSchema = {
   type: 'object',
   additionalProperties: false,
@@ -175,7 +254,8 @@ export const providerSchema = {
     description: { type: 'string', maxLength: 2000 },
     baseUrl: { type: 'string', minLength: 1, maxLength: 2048 },
     headers: headerMap,
-    ...limits
+    ...limits,
+    oauth: providerOAuthSchema
   }
 } as const
 
@@ -207,7 +287,7 @@ export const toolSchema = {
     ...limits,
     request: interceptorChain,
     response: interceptorChain,
-    scopes: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
+    scopes: { type: 'array', items: { type: 'string', pattern: OAUTH_SCOPE, maxLength: 512 }, uniqueItems: true },
     annotations: {
       type: 'object',
       properties: {

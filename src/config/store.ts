@@ -14,6 +14,7 @@ import {
   REMOTE_MCP_FIELDS, STDIO_FIELDS, UPSTREAM_COMMON_FIELDS,
   type ConfigDocument, type InterceptorChainsDoc, type InterceptorDoc, type ParameterDoc, type ProviderDoc, type ServerDoc, type ToolDoc, type VariableDoc
 } from './document.ts'
+import { secretReference } from './oauth.ts'
 import { resolvedBaseUrlProblems, validateDocument } from './validate.ts'
 
 export const CONFIG_CHANNEL = 'toolgate_config'
@@ -21,6 +22,22 @@ export const CONFIG_CHANNEL = 'toolgate_config'
 /** Associated data binding a sealed variable to its row identity (workspace and name). */
 export function variableAad (workspaceId: string, name: string): string {
   return `variables/${workspaceId}/${name}`
+}
+
+/** Associated data binding a provider's sealed OAuth client secret to the provider (workspace and name). */
+export function providerSecretAad (workspaceId: string, provider: string): string {
+  return `providers/${workspaceId}/${provider}/oauth_client_secret`
+}
+
+/** A provider's sealed literal client secrets, by name. */
+async function readProviderSecrets (db: Db | Transaction<Database>, workspaceId: string): Promise<Map<string, { data: Buffer, keyId: string }>> {
+  const rows = await db.selectFrom('providers').select(['name', 'oauth_client_secret', 'oauth_client_secret_key_id'])
+    .where('workspace_id', '=', workspaceId).where('oauth_client_secret', 'is not', null).execute()
+  return new Map(rows.map(row => [row.name, { data: row.oauth_client_secret!, keyId: row.oauth_client_secret_key_id! }]))
+}
+
+function openProviderSecrets (sealed: Map<string, { data: Buffer, keyId: string }>, keyRing: KeyRing, workspaceId: string): Map<string, string> {
+  return new Map([...sealed].map(([name, value]) => [name, keyRing.openText(value, providerSecretAad(workspaceId, name))]))
 }
 
 const UPSTREAM_FIELDS = [...REMOTE_MCP_FIELDS, ...STDIO_FIELDS, ...UPSTREAM_COMMON_FIELDS] as const
@@ -109,7 +126,8 @@ async function readDocumentIn (db: Transaction<Database>, workspaceId: string): 
       baseUrl: p.base_url,
       headers: Object.keys(p.headers).length > 0 ? p.headers : undefined,
       timeoutMs: p.timeout_ms ?? undefined,
-      maxResponseBytes: p.max_response_bytes ?? undefined
+      maxResponseBytes: p.max_response_bytes ?? undefined,
+      oauth: (p.oauth as ProviderDoc['oauth'] | null) ?? undefined
     })),
     servers: servers.map(s => strip<ServerDoc>({
       name: s.name,
@@ -182,6 +200,13 @@ function upstreamFields (column: Record<string, unknown> | null): Partial<Server
   return fields as Partial<ServerDoc>
 }
 
+/** The `oauth` column: the block as written, minus a literal client secret (sealed beside it). */
+function storedOAuth (oauth: NonNullable<ProviderDoc['oauth']>): NonNullable<ProviderDoc['oauth']> {
+  if (oauth.clientSecret === undefined || secretReference(oauth.clientSecret) !== undefined) return oauth
+  const { clientSecret: _, ...rest } = oauth
+  return rest
+}
+
 /** Plaintext values of every variable, secrets opened. Held in memory only. */
 export function variableValues (stored: StoredVariable[], keyRing: KeyRing, workspaceId: string): Map<string, string> {
   const values = new Map<string, string>()
@@ -198,11 +223,13 @@ export async function loadCompiledConfig (
 ): Promise<CompiledConfig> {
   // Document and values from the same snapshot: a version compiled with another version's values
   // would never be corrected (the next refresh sees no newer version).
-  const { document, version, stored } = await inSnapshot(db, async trx => ({
+  const { document, version, stored, providerSecrets } = await inSnapshot(db, async trx => ({
     ...await readDocumentIn(trx, workspaceId),
-    stored: await readVariables(trx, workspaceId)
+    stored: await readVariables(trx, workspaceId),
+    providerSecrets: await readProviderSecrets(trx, workspaceId)
   }))
-  return compileConfig(document, version, variableValues(stored, keyRing, workspaceId), defaults, interceptors)
+  return compileConfig(document, version, variableValues(stored, keyRing, workspaceId), defaults, interceptors,
+    openProviderSecrets(providerSecrets, keyRing, workspaceId))
 }
 
 export interface ApplyOptions {
@@ -257,10 +284,34 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
       return { ...base, value: null, sealed_value: previous.sealed_value, key_id: previous.key_id }
     })
     problems.push(...resolvedBaseUrlProblems(doc, values))
+
+    // OAuth client secrets given as literals are sealed here; one left out keeps the stored one
+    // (exports never carry it), unless the provider became a public client.
+    const previousSecrets = await readProviderSecrets(trx, workspaceId)
+    const providerSecrets = new Map<string, string>()
+    const sealedSecrets = new Map<string, { data: Buffer, keyId: string }>()
+    ;(doc.providers ?? []).forEach((provider, i) => {
+      const oauth = provider.oauth
+      if (!oauth || oauth.clientAuthMethod === 'none' || (oauth.clientSecret !== undefined && secretReference(oauth.clientSecret) !== undefined)) return
+      if (oauth.clientSecret !== undefined) {
+        providerSecrets.set(provider.name, oauth.clientSecret)
+        sealedSecrets.set(provider.name, keyRing.seal(oauth.clientSecret, providerSecretAad(workspaceId, provider.name)))
+        return
+      }
+      const kept = previousSecrets.get(provider.name)
+      if (!kept) return // compileConfig reports a missing secret the method needs
+      try {
+        providerSecrets.set(provider.name, keyRing.openText(kept, providerSecretAad(workspaceId, provider.name)))
+        sealedSecrets.set(provider.name, kept)
+      } catch (err) {
+        if (!(err instanceof KeyRingError)) throw err
+        problems.push({ path: `providers[${i}].oauth.clientSecret`, message: `the stored client secret cannot be opened (${err.message}); give it again or restore the key` })
+      }
+    })
     if (problems.length > 0) throw new ConfigInvalidError(problems)
 
     const version = Number(workspace.config_version) + 1
-    compileConfig(doc, version, values, options.defaults) // throws with paths; nothing written yet
+    compileConfig(doc, version, values, options.defaults, undefined, providerSecrets) // throws with paths; nothing written yet
 
     // Connection state is not config: a server that keeps its name and kind keeps its status and
     // last connection time across applies (the upstream manager updates them if its spec changed).
@@ -281,6 +332,9 @@ export async function applyDocument (db: Db, keyRing: KeyRing, workspaceId: stri
         headers: JSON.stringify(p.headers ?? {}),
         timeout_ms: p.timeoutMs ?? null,
         max_response_bytes: p.maxResponseBytes ?? null,
+        oauth: p.oauth ? JSON.stringify(storedOAuth(p.oauth)) : null,
+        oauth_client_secret: sealedSecrets.get(p.name)?.data ?? null,
+        oauth_client_secret_key_id: sealedSecrets.get(p.name)?.keyId ?? null,
         position
       }).returning('id').executeTakeFirstOrThrow()
       providerIds.set(p.name, row.id)

@@ -3,6 +3,7 @@
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
 import { createAjv, describeAjvErrors } from './ajv.ts'
 import { checkInterceptors } from './interceptors.ts'
+import { checkProviderOAuth } from './oauth.ts'
 import { joinKey } from './paths.ts'
 import { documentSchema, REMOTE_MCP_FIELDS, STDIO_FIELDS, UPSTREAM_COMMON_FIELDS, type ConfigDocument, type ParameterLocation, type ServerDoc, type ToolDoc } from './document.ts'
 import { referencedVariables, resolveTemplate } from './templates.ts'
@@ -93,6 +94,7 @@ export function validateDocument (input: unknown): ConfigDocument {
       const problem = baseUrlProblem(provider.baseUrl)
       if (problem) problems.push({ path: `${at}.baseUrl`, message: problem })
     }
+    checkProviderOAuth(provider, at, variables, problems)
   })
 
   servers.forEach((server, s) => {

@@ -57,6 +57,44 @@ export interface ProvidersTable {
   timeout_ms: number | null
   max_response_bytes: number | null
   position: number
+  /** migrations/0009: the OAuth settings (ProviderOAuthDoc without a literal client secret). */
+  oauth: Json<Record<string, unknown> | null> | null
+  oauth_client_secret: Buffer | null
+  oauth_client_secret_key_id: string | null
+}
+
+/** One end user's grant for one provider (migrations/0009). Tokens sealed, see oauth/vault.ts. */
+export interface OAuthTokensTable {
+  id: Generated<string>
+  workspace_id: string
+  end_user_id: string
+  provider: string
+  access_token: Buffer
+  refresh_token: Buffer | null
+  key_id: string
+  token_type: string
+  expires_at: Date | null
+  scopes: string[]
+  granted_at: Timestamp
+  refreshed_at: Date | null
+}
+
+/** A consent flow in progress (migrations/0009). */
+export interface OAuthStatesTable {
+  state_hash: string
+  workspace_id: string
+  end_user_id: string
+  provider: string
+  server: string
+  scopes: string[]
+  code_verifier: Buffer | null
+  nonce: string | null
+  key_id: string | null
+  elicitation_id: string
+  session_id: string | null
+  created_at: Timestamp
+  expires_at: Date
+  used_at: Date | null
 }
 
 export interface ServersTable {
@@ -173,6 +211,8 @@ export interface Database {
   mcp_session_terminations: McpSessionTerminationsTable
   usage: UsageTable
   billing_periods: BillingPeriodsTable
+  oauth_tokens: OAuthTokensTable
+  oauth_states: OAuthStatesTable
 }
 
 /** Usage aggregates per workspace × server × tool × hour (migration 0007). No identities. */

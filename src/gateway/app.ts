@@ -9,6 +9,7 @@ import { registerRequestLog } from './plugins/request-log.ts'
 import { adminRoutes } from './routes/admin/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { mcpRoutes } from './routes/mcp.ts'
+import { oauthRoutes } from './routes/oauth.ts'
 import { protectedMetricsRoutes } from './routes/metrics.ts'
 
 export async function buildApp (deps: GatewayDeps): Promise<FastifyInstance> {
@@ -42,6 +43,12 @@ export async function buildApp (deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(async mcp => {
     await registerRateLimit(mcp, deps.settings.rateLimits.mcp, 'mcp', hashAddress, countRejection)
     await mcpRoutes(mcp, deps)
+  })
+
+  // The end user's browser during consent, and their own connections.
+  await app.register(async oauth => {
+    await registerRateLimit(oauth, deps.settings.rateLimits.oauth, 'oauth', hashAddress, countRejection)
+    oauthRoutes(oauth, deps)
   })
 
   await app.register(async admin => {

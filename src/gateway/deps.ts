@@ -15,6 +15,7 @@ import type { InterceptorRuntime } from '../interceptors/index.ts'
 import type { InterceptorSavings } from '../telemetry/savings.ts'
 import type { GatewayMetrics } from '../telemetry/metrics.ts'
 import type { UsageRecorder } from '../telemetry/usage.ts'
+import type { OAuthServices } from '../oauth/services.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -37,6 +38,8 @@ export interface GatewayDeps {
   /** Usage aggregates of tool calls (in memory, flushed as upserts). Absent: nothing counted. */
   usage?: UsageRecorder
   logger: Logger
+  /** Upstream OAuth: the token vault, refresh, consent links and flow. */
+  oauth: OAuthServices
   /** Prometheus metrics; absent, nothing is counted and there is no /metrics. */
   metrics?: GatewayMetrics
 }

@@ -8,6 +8,11 @@ import type { UpstreamPools } from '../tools/pools.ts'
 import type { InterceptorSavings } from '../telemetry/savings.ts'
 import type { McpUpstream } from '../upstreams/types.ts'
 import { callUpstreamIntercepted } from './upstream-call.ts'
+import type { ConsentLinks } from '../oauth/consent-link.ts'
+import { ConsentRequired, TokenUnavailable } from '../oauth/errors.ts'
+import type { UpstreamTokens } from '../oauth/tokens.ts'
+import { errorResult } from '../tools/result.ts'
+import { checkRequestState, consentAnswer } from './consent.ts'
 import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, SERVER_ERROR, type JsonRpcRequest } from './jsonrpc.ts'
 import { META_SERVER_INFO } from './modern.ts'
 import { hasStructuredOutput, isModernVersion, MODERN_VERSIONS, negotiate, type LegacyVersion, type ProtocolVersion } from './versions.ts'
@@ -35,6 +40,13 @@ export interface DispatchContext {
   onProgress?: (report: ProgressReport) => void
   /** Where bytes before/after response interceptors are counted. */
   savings?: InterceptorSavings
+  /** End users' upstream OAuth tokens, and the consent links that ask for them. */
+  tokens?: UpstreamTokens
+  consentLinks?: ConsentLinks
+  /** The client declared URL-mode elicitation (at initialize, or in this request's envelope). */
+  urlElicitation?: boolean
+  /** The legacy session's random id. */
+  sessionId?: string
   /** Filled in for tools/call, for the request log line (names and numbers, never payloads). */
   call?: { tool: string, outcome?: CallOutcome, interceptorFailure?: CallOutcome['interceptorFailure'] }
 }
@@ -138,7 +150,24 @@ async function callTool (ctx: DispatchContext, params: Record<string, unknown> |
   }
   const tool = ctx.server.tools.get(name)
   if (!tool) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`)
-  const outcome = await executeTool(tool, args ?? {}, ctx.pools, { signal: ctx.signal, endUserId: ctx.principal.endUserId })
+  if (ctx.consentLinks) checkRequestState(ctx.consentLinks, params?.requestState, { endUserId: ctx.principal.endUserId, server: ctx.server.name, tool: name })
+  let outcome: CallOutcome
+  try {
+    outcome = await executeTool(tool, args ?? {}, ctx.pools, { signal: ctx.signal, endUserId: ctx.principal.endUserId, ...(ctx.tokens ? { tokens: ctx.tokens } : {}) })
+  } catch (err) {
+    if (err instanceof ConsentRequired && ctx.consentLinks) {
+      ctx.call.outcome = { result: errorResult(err.message), upstreamBytes: 0, upstreamMs: 0, errorKind: 'consent_required' }
+      return consentAnswer(err, {
+        links: ctx.consentLinks, workspaceId: ctx.principal.workspaceId, endUserId: ctx.principal.endUserId, server: ctx.server.name, tool: name,
+        version: ctx.version, urlElicitation: ctx.urlElicitation === true, ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {})
+      })
+    }
+    if (err instanceof TokenUnavailable) {
+      ctx.call.outcome = { result: errorResult(err.message), upstreamBytes: 0, upstreamMs: 0, errorKind: 'token_unavailable' }
+      return ctx.call.outcome.result
+    }
+    throw err
+  }
   ctx.call.outcome = outcome
   if (outcome.intercepted) ctx.savings?.record(ctx.server.name, name, outcome.intercepted.bytesBefore, outcome.intercepted.bytesAfter)
   if (outcome.result.structuredContent && !hasStructuredOutput(ctx.version)) {
@@ -198,8 +227,8 @@ export async function dispatch (request: JsonRpcRequest, ctx: DispatchContext): 
   }
   if (REMOVED_IN_MODERN.has(request.method)) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${request.method} (not part of MCP ${ctx.version})`)
   const result = { ...await answer(request, ctx) }
-  // Modern results say they are complete, may be cached, and name the server (every response).
-  result.resultType = 'complete'
+  // Modern results say they are complete (unless they ask for input), may be cached, and name the server.
+  result.resultType ??= 'complete'
   if (CACHEABLE.has(request.method)) {
     result.ttlMs ??= LIST_TTL_MS
     result.cacheScope ??= 'private'

@@ -12,6 +12,8 @@ export interface SessionClaims {
   server: string
   version: LegacyVersion
   issuedAt: number
+  /** The client declared URL-mode elicitation at initialize (consent goes as -32042). */
+  urlElicitation: boolean
 }
 
 /** Verified ids remembered, so a session's every request does not pay an HMAC (bounded; cleared when full). */
@@ -31,9 +33,9 @@ export class SessionSigner {
     return createHmac('sha256', this.key).update(payload).digest()
   }
 
-  issue (principal: string, server: string, version: LegacyVersion, now = Date.now()): string {
-    const claims: SessionClaims = { id: randomBytes(16).toString('base64url'), principal, server, version, issuedAt: now }
-    const payload = Buffer.from(JSON.stringify([claims.id, claims.principal, claims.server, claims.version, claims.issuedAt])).toString('base64url')
+  issue (principal: string, server: string, version: LegacyVersion, now = Date.now(), urlElicitation = false): string {
+    const claims: SessionClaims = { id: randomBytes(16).toString('base64url'), principal, server, version, issuedAt: now, urlElicitation }
+    const payload = Buffer.from(JSON.stringify([claims.id, claims.principal, claims.server, claims.version, claims.issuedAt, claims.urlElicitation ? 1 : 0])).toString('base64url')
     return `${payload}.${this.mac(payload).toString('base64url')}`
   }
 
@@ -61,9 +63,9 @@ export class SessionSigner {
     const expected = this.mac(payload)
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
     try {
-      const [id, principal, server, version, issuedAt] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[]
+      const [id, principal, server, version, issuedAt, flags = 0] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[]
       if (typeof id !== 'string' || typeof principal !== 'string' || typeof server !== 'string' || !isLegacyVersion(version) || typeof issuedAt !== 'number') return undefined
-      return Object.freeze({ id, principal, server, version, issuedAt })
+      return Object.freeze({ id, principal, server, version, issuedAt, urlElicitation: flags === 1 })
     } catch {
       return undefined
     }

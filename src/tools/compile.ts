@@ -8,7 +8,8 @@ import { referencedVariables, resolveTemplate } from '../config/templates.ts'
 import { baseUrlProblem, mcpUrlProblem, pathParameters } from '../config/validate.ts'
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
 import { buildDiscoveryIndex } from '../discovery/index.ts'
-import type { ArgumentBinding, CompiledConfig, CompiledServer, CompiledTool, CompiledUpstream, ToolDescriptor } from './compiled.ts'
+import { compileOAuthProvider } from '../oauth/compile.ts'
+import type { ArgumentBinding, CompiledConfig, CompiledOAuthProvider, CompiledServer, CompiledTool, CompiledUpstream, ToolDescriptor } from './compiled.ts'
 
 export interface CompileDefaults {
   timeoutMs: number
@@ -53,7 +54,7 @@ function descriptorOf (tool: ToolDoc, inputSchema: Record<string, unknown>): { d
 }
 
 function compileTool (
-  tool: ToolDoc, at: string, serverName: string, provider: ProviderDoc, providerAt: string,
+  tool: ToolDoc, at: string, serverName: string, provider: ProviderDoc, providerAt: string, oauth: CompiledOAuthProvider | undefined,
   values: ReadonlyMap<string, string>, ajv: ReturnType<typeof createAjv>, defaults: CompileDefaults, problems: ConfigProblem[]
 ): CompiledTool | undefined {
   const baseUrl = resolveTemplate(provider.baseUrl, values)
@@ -118,7 +119,9 @@ function compileTool (
     timeoutMs: tool.timeoutMs ?? provider.timeoutMs ?? defaults.timeoutMs,
     maxResponseBytes: tool.maxResponseBytes ?? provider.maxResponseBytes ?? defaults.maxResponseBytes,
     hasOutputSchema: tool.output !== undefined,
-    ...(validateOutput ? { validateOutput } : {})
+    ...(validateOutput ? { validateOutput } : {}),
+    ...(oauth ? { oauth } : {}),
+    scopes: tool.scopes ?? []
   }
 }
 
@@ -181,7 +184,9 @@ function chainOf (
  * finds. Without `interceptors` (a check at apply time) no interceptor chain is built.
  */
 export function compileConfig (
-  doc: ConfigDocument, version: number, values: ReadonlyMap<string, string>, defaults: CompileDefaults, interceptors?: InterceptorRuntime
+  doc: ConfigDocument, version: number, values: ReadonlyMap<string, string>, defaults: CompileDefaults, interceptors?: InterceptorRuntime,
+  /** Literal OAuth client secrets, opened from the vault, by provider name. */
+  providerSecrets: ReadonlyMap<string, string> = new Map()
 ): CompiledConfig {
   const problems: ConfigProblem[] = []
   const chains: CompiledChain[] = []
@@ -190,6 +195,11 @@ export function compileConfig (
   const servers = new Map<string, CompiledServer>()
   const origins = new Set<string>()
   const secretNames = new Set((doc.variables ?? []).filter(v => v.kind === 'SECRET').map(v => v.name))
+  const oauthProviders = new Map<string, CompiledOAuthProvider>()
+  ;(doc.providers ?? []).forEach((provider, i) => {
+    const oauth = compileOAuthProvider(provider, `providers[${i}]`, values, providerSecrets.get(provider.name), problems)
+    if (oauth) oauthProviders.set(provider.name, oauth)
+  })
 
   ;(doc.servers ?? []).forEach((server, s) => {
     const compiled: CompiledServer = { name: server.name, tools: new Map(), toolList: [] }
@@ -209,7 +219,7 @@ export function compileConfig (
       const entry = providers.get(tool.provider)
       if (!entry) return // reported by validateDocument
       const at = `servers[${s}].tools[${t}]`
-      const one = compileTool(tool, at, server.name, entry.provider, entry.at, values, ajv, defaults, problems)
+      const one = compileTool(tool, at, server.name, entry.provider, entry.at, oauthProviders.get(tool.provider), values, ajv, defaults, problems)
       if (!one) return
       // A tool's own chain replaces the server's default for that phase (`[]` opts out).
       const request = tool.request ? chainOf(interceptors, tool.request, at, 'request', chains, problems) : serverRequest
@@ -225,7 +235,7 @@ export function compileConfig (
   })
 
   if (problems.length > 0) throw new ConfigInvalidError(problems)
-  return { version, servers, origins, chains }
+  return { version, servers, origins, chains, oauthProviders }
 }
 
 export { describeAjvErrors }

@@ -19,6 +19,31 @@ export interface ArgumentBinding {
   name: string
 }
 
+/** Where an end user's access token goes on the upstream request. */
+export type TokenInjection = { header: string, scheme?: string } | { query: string }
+
+/** A provider's OAuth settings, variables and the client secret resolved (in memory only). */
+export interface CompiledOAuthProvider {
+  /** The vault's key for this provider and the name consent pages show. */
+  name: string
+  description?: string
+  issuer?: string
+  authorizationUrl?: string
+  tokenUrl?: string
+  revocationUrl?: string
+  clientId: string
+  clientSecret?: string
+  clientAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'none'
+  pkce: boolean
+  scopes: string[]
+  authorizationParams: Record<string, string>
+  /** Header names lower-case. */
+  inject: TokenInjection
+  refreshSkewMs: number
+  /** Changes whenever a setting does: the key of the cached OAuth client (discovery included). */
+  fingerprint: string
+}
+
 export interface CompiledTool {
   name: string
   serverName: string
@@ -45,6 +70,10 @@ export interface CompiledTool {
   /** The tool's own chain, else its server's; absent when there is none (nothing runs). */
   requestChain?: CompiledChain
   responseChain?: CompiledChain
+  /** Set when the tool's provider uses OAuth: each call carries the calling end user's token. */
+  oauth?: CompiledOAuthProvider
+  /** Scopes the tool needs (asked for at consent; a token without them asks again). */
+  scopes: string[]
 }
 
 /** How to reach a remote-mcp server, variables resolved (secrets in memory only). */
@@ -114,4 +143,6 @@ export interface CompiledConfig {
   origins: Set<string>
   /** Every interceptor chain in use: the runtime keeps their isolates warm and releases the rest. */
   chains: CompiledChain[]
+  /** Providers with OAuth settings, by name (consent and callback routes look them up). */
+  oauthProviders: Map<string, CompiledOAuthProvider>
 }

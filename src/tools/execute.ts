@@ -4,7 +4,11 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { describeAjvErrors } from '../config/ajv.ts'
 import { InterceptorFailure, type InterceptorContext } from '../interceptors/index.ts'
-import type { CompiledTool } from './compiled.ts'
+import { ConsentRequired } from '../oauth/errors.ts'
+import { consentScopes } from '../oauth/tokens.ts'
+import type { UpstreamTokens } from '../oauth/tokens.ts'
+import type { Grant } from '../oauth/vault.ts'
+import type { CompiledTool, TokenInjection } from './compiled.ts'
 import { bodyPayload, interceptArguments, interceptedResult, redactedHeaders, resultBytes } from './intercept.ts'
 import type { UpstreamPools } from './pools.ts'
 import { errorResult, successResult, upstreamErrorResult, type ToolResult } from './result.ts'
@@ -15,7 +19,7 @@ export interface CallOutcome {
   upstreamStatus?: number
   upstreamBytes: number
   upstreamMs: number
-  errorKind?: 'invalid_arguments' | 'upstream_status' | 'invalid_output' | 'timeout' | 'too_large' | 'unreachable' | 'cancelled' | 'interceptor'
+  errorKind?: 'invalid_arguments' | 'upstream_status' | 'invalid_output' | 'timeout' | 'too_large' | 'unreachable' | 'cancelled' | 'interceptor' | 'unauthorized' | 'consent_required' | 'token_unavailable'
   /** Set when a response chain ran: bytes it was given and bytes the tool returned. */
   intercepted?: { bytesBefore: number, bytesAfter: number }
   /** The interceptor that failed (its logFields() are safe to log; its message is not). */
@@ -25,8 +29,10 @@ export interface CallOutcome {
 export interface CallOptions {
   /** Aborts the upstream exchange (client cancellation). */
   signal?: AbortSignal
-  /** The calling end user, for interceptors' ctx. */
+  /** The calling end user, for interceptors' ctx and their upstream OAuth token. */
   endUserId?: string | null
+  /** End users' upstream tokens, for tools whose provider uses OAuth. */
+  tokens?: UpstreamTokens
 }
 
 class ArgumentError extends Error {}
@@ -141,7 +147,21 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
     return { result: errorResult(`Invalid arguments for tool ${tool.name}: ${err.message}`), upstreamBytes: 0, upstreamMs: 0, errorKind: 'invalid_arguments' }
   }
 
-  const fetched = await fetchUpstream(tool, path, headers, body, pools, options, started)
+  let fetched: UpstreamAnswer | { outcome: CallOutcome }
+  if (tool.oauth) {
+    // ConsentRequired / TokenUnavailable propagate: the MCP layer answers them per protocol era.
+    if (!options.tokens || !options.endUserId) return { result: errorResult(`Tool ${tool.name} needs an end user's ${tool.oauth.name} authorization`), upstreamBytes: 0, upstreamMs: 0, errorKind: 'unauthorized' }
+    let grant = await options.tokens.forCall(options.endUserId, tool.oauth, tool.scopes)
+    fetched = await fetchUpstream(tool, withToken(path, tool.oauth.inject, grant), withTokenHeader(headers, tool.oauth.inject, grant), body, pools, options, started)
+    // A 401 may mean the token was revoked or expired early: refresh once and retry, then consent.
+    if ('outcome' in fetched && fetched.outcome.upstreamStatus === 401) {
+      grant = await options.tokens.afterRejection(options.endUserId, tool.oauth, grant, tool.scopes)
+      fetched = await fetchUpstream(tool, withToken(path, tool.oauth.inject, grant), withTokenHeader(headers, tool.oauth.inject, grant), body, pools, options, started)
+      if ('outcome' in fetched && fetched.outcome.upstreamStatus === 401) throw new ConsentRequired('rejected', tool.oauth, consentScopes(tool.oauth, tool.scopes))
+    }
+  } else {
+    fetched = await fetchUpstream(tool, path, headers, body, pools, options, started)
+  }
   if ('outcome' in fetched) return fetched.outcome
   const { status, received, upstreamMs } = fetched
   const rawType = fetched.headers['content-type']
@@ -164,6 +184,17 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
   const outcome: CallOutcome = { result: conformingOutput(tool, result), upstreamStatus: status, upstreamBytes: received, upstreamMs }
   if (outcome.result.isError) outcome.errorKind = 'invalid_output'
   return outcome
+}
+
+/** The path with the end user's token as a query parameter, when the provider wants it there. */
+function withToken (path: string, inject: TokenInjection, grant: Grant): string {
+  if (!('query' in inject)) return path
+  return path + (path.includes('?') ? '&' : '?') + encodeURIComponent(inject.query) + '=' + encodeURIComponent(grant.accessToken)
+}
+
+function withTokenHeader (headers: Record<string, string>, inject: TokenInjection, grant: Grant): Record<string, string> {
+  if (!('header' in inject)) return headers
+  return { ...headers, [inject.header]: inject.scheme ? `${inject.scheme} ${grant.accessToken}` : grant.accessToken }
 }
 
 /** A successful (2xx) upstream answer, read whole within the size cap. */

@@ -16,6 +16,8 @@ import {
 } from '../../mcp/jsonrpc.ts'
 import { classifyMessage, claimsEnvelope, idOf, META_SERVER_INFO, META_SUBSCRIPTION_ID, MISSING_CLIENT_CAPABILITY, type Rejection } from '../../mcp/modern.ts'
 import { NotificationHub } from '../../mcp/notification-hub.ts'
+import { declaresUrlElicitation } from '../../mcp/consent.ts'
+import type { ConsentCompleted } from '../../oauth/flow.ts'
 import type { SessionClaims } from '../../mcp/session.ts'
 import { sseMessage, SseStream } from '../../mcp/sse.ts'
 import { allowsBatches, isLegacyVersion, namesModernEra, type ProtocolVersion } from '../../mcp/versions.ts'
@@ -82,6 +84,10 @@ function sendError (request: FastifyRequest, reply: FastifyReply, status: number
 function sendRejection (request: FastifyRequest, reply: FastifyReply, rejection: Rejection, id: JsonRpcId | null): FastifyReply {
   callLog(request).rpcError = rejection.code
   return sendError(request, reply, rejection.status, rejection.code, rejection.message, id, rejection.data)
+}
+
+function sessionCaller (session: SessionClaims): { urlElicitation: boolean, sessionId: string } {
+  return { urlElicitation: session.urlElicitation, sessionId: session.id }
 }
 
 /** The progress token of a request, when its client asked for progress. */
@@ -180,8 +186,11 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     return session
   }
 
-  function context (server: CompiledServer, request: FastifyRequest, version: ProtocolVersion, signal: AbortSignal): DispatchContext {
-    return { server, principal: request.mcpPrincipal!, version, pools: deps.pools, upstream: deps.upstreams?.get(server.name), signal, savings: deps.savings }
+  function context (server: CompiledServer, request: FastifyRequest, version: ProtocolVersion, signal: AbortSignal, caller: { urlElicitation: boolean, sessionId?: string }): DispatchContext {
+    return {
+      server, principal: request.mcpPrincipal!, version, pools: deps.pools, upstream: deps.upstreams?.get(server.name), signal, savings: deps.savings,
+      tokens: deps.oauth.tokens, consentLinks: deps.oauth.links, ...caller
+    }
   }
 
   /** Answers one request message; errors become JSON-RPC errors. Notifications return undefined. */
@@ -292,9 +301,14 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
         if (resourceSubscriptions.get(session.id)?.has(uri)) stream.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } })
       }
     })
+    // Consent finished (on any replica) for an elicitation this session was sent: tell the client.
+    const onConsent = (completed: ConsentCompleted) => {
+      if (completed.sessionId === session.id) stream.send({ jsonrpc: '2.0', method: 'notifications/elicitation/complete', params: { elicitationId: completed.elicitationId } })
+    }
+    deps.oauth.completions.on('completed', onConsent)
     const handle = { close: () => stream.end() }
     streams.add(handle)
-    stream.onClose(() => { unsubscribe(); streams.delete(handle) })
+    stream.onClose(() => { unsubscribe(); deps.oauth.completions.off('completed', onConsent); streams.delete(handle) })
     return reply
   })
 
@@ -348,7 +362,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     if (incoming.kind === 'invalid') return sendError(request, reply, 400, INVALID_REQUEST, `Invalid request: ${incoming.reason}`, incoming.id)
     if (incoming.kind === 'response') return sendError(request, reply, 400, INVALID_REQUEST, 'Invalid request: the stateless protocol takes no client responses')
     if (incoming.kind === 'notification') return reply.status(202).send() // cancellation is closing the request's stream
-    const ctx = context(server, request, era.envelope.version, abort.signal)
+    const ctx = context(server, request, era.envelope.version, abort.signal, { urlElicitation: declaresUrlElicitation(era.envelope.clientCapabilities) })
     if (incoming.message.method === 'subscriptions/listen') return await listen(request, reply, incoming.message, ctx)
     return await answerMaybeStreaming(request, reply, incoming.message, ctx, response => {
       if (!('error' in response)) return 200
@@ -367,7 +381,8 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     if (single?.kind === 'request' && single.message.method === 'initialize') {
       callLog(request).rpcMethod = 'initialize'
       const { result, version } = await initialize(server, deps.upstreams?.get(server.name), single.message.params)
-      reply.header('mcp-session-id', deps.sessions.issue(request.mcpPrincipal!.apiKeyId, server.name, version))
+      const urlElicitation = declaresUrlElicitation((single.message.params as { capabilities?: unknown } | undefined)?.capabilities)
+      reply.header('mcp-session-id', deps.sessions.issue(request.mcpPrincipal!.apiKeyId, server.name, version, Date.now(), urlElicitation))
       return send(request, reply, 200, resultResponse(single.message.id, result))
     }
     // A malformed message is reported as such, not as a missing session (a broken initialize would
@@ -390,7 +405,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       }
       const done = inFlight.track(session.id, incoming.message.id, abort)
       try {
-        return await answerMaybeStreaming(request, reply, incoming.message, context(server, request, version, abort.signal), () => 200, {}, session)
+        return await answerMaybeStreaming(request, reply, incoming.message, context(server, request, version, abort.signal, sessionCaller(session)), () => 200, {}, session)
       } finally {
         done()
       }
@@ -414,7 +429,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       abort.signal.addEventListener('abort', forward, { once: true })
       const done = inFlight.track(session.id, incoming.message.id, own)
       try {
-        return await answer(request, incoming.message, context(server, request, version, own.signal), session)
+        return await answer(request, incoming.message, context(server, request, version, own.signal, sessionCaller(session)), session)
       } finally {
         done()
         abort.signal.removeEventListener('abort', forward)

@@ -10,6 +10,7 @@ import { auditRoutes } from './audit.ts'
 import { registerCollection } from './collection.ts'
 import { configRoutes } from './config.ts'
 import { interceptorRoutes } from './interceptors.ts'
+import { oauthAdminRoutes } from './oauth.ts'
 import { openApiImportRoutes } from './openapi-import.ts'
 import { serverStates } from './server-state.ts'
 import { usageRoutes } from './usage.ts'
@@ -28,6 +29,7 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
   apiKeyRoutes(app, deps)
   auditRoutes(app, deps)
   interceptorRoutes(app, deps)
+  oauthAdminRoutes(app, deps)
   openApiImportRoutes(app, deps)
   usageRoutes(app, deps)
 
