@@ -32,6 +32,8 @@ Commands:
   api-keys revoke <id>          Revoke an API key
   admin-token reset             Replace the stored admin token with a new one and print it once
   keygen                        Print a new encryption key entry for TOOLGATE_ENCRYPTION_KEYS
+  keys rotate [--batch-size N]  Re-seal every secret and token under the first key of the ring, online;
+                                then the other keys can be removed
 
 Settings come from the environment (DATABASE_URL, TOOLGATE_DATA_DIR, TOOLGATE_ENCRYPTION_KEYS, …);
 see the README's configuration reference.
@@ -54,6 +56,7 @@ export async function run (argv: string[]): Promise<number> {
       name: { type: 'string' },
       servers: { type: 'string' },
       'expires-at': { type: 'string' },
+      'batch-size': { type: 'string' },
       ...IMPORT_OPTIONS
     }
   })
@@ -113,6 +116,22 @@ export async function run (argv: string[]): Promise<number> {
       if (sub !== 'reset') throw new UsageError('usage: toolgate admin-token reset')
       print(`New admin token (shown once): ${await withDatabase(settings, resetAdminToken)}`)
       return 0
+    case 'keys': {
+      if (sub !== 'rotate') throw new UsageError('usage: toolgate keys rotate [--batch-size N]')
+      const batchSize = values['batch-size'] === undefined ? 100 : Number(values['batch-size'])
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new UsageError('--batch-size must be an integer from 1 to 10000')
+      const { keyRing } = await loadKeyRing(settings.encryptionKeys, settings.dataDir, { generate: false })
+      const { rotateSecrets } = await import('../crypto/rotate.ts')
+      const report = await withDatabase(settings, db => rotateSecrets(db, keyRing, { batchSize }), { keyRing })
+      const r = report.resealed
+      print(`Re-sealed under key ${report.activeKeyId}: ${r.variables} secret variables, ${r.providerSecrets} OAuth client secrets, ${r.oauthTokens} OAuth token rows, ${r.oauthStates} consent states`)
+      const old = report.keysInUse.filter(id => id !== report.activeKeyId)
+      const retired = keyRing.keyIds.filter(id => id !== report.activeKeyId && !old.includes(id))
+      if (old.length > 0) print(`Still sealed with ${old.join(', ')} (written during the run by a process whose first key is another one): run again once every replica has ${report.activeKeyId} first`)
+      else if (retired.length > 0) print(`Nothing is sealed with ${retired.join(', ')} any more: remove ${retired.length === 1 ? 'it' : 'them'} from TOOLGATE_ENCRYPTION_KEYS and restart`)
+      else print('Only the active key is in use')
+      return old.length > 0 ? 1 : 0
+    }
     case 'keygen':
       print(KeyRing.generateSpec())
       return 0
