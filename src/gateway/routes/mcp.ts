@@ -160,6 +160,10 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       throw new ToolgateError('TG_ERR_FORBIDDEN', 403, `This API key may not use server "${server}"`)
     }
     request.mcpPrincipal = check.principal
+    if (deps.lastConnected && server !== undefined) {
+      const compiled = deps.registry.server(server)
+      if (compiled && (compiled.kind ?? 'api') === 'api') deps.lastConnected.touch(compiled.name)
+    }
   })
 
   /** The session a legacy request names, or the reply that refuses it. */
@@ -224,6 +228,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
         }
         deps.metrics?.toolCall(ctx.server, ctx.call.tool, (performance.now() - started) / 1000, thrown !== undefined || outcome?.result.isError === true, outcome)
         if (deps.usage) recordCall(deps.usage, ctx.server.name, ctx.principal.endUserId, ctx.call, performance.now() - started, thrown, result)
+        if (outcome && deps.upstreamFailures) deps.upstreamFailures.record(ctx.server.name, ctx.call.tool, outcome)
       }
     }
   }
