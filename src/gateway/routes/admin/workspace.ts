@@ -37,8 +37,10 @@ export function workspaceRoutes (app: FastifyInstance, deps: GatewayDeps): void 
     }
   })
 
-  app.get('/workspace/export', async (_request, reply) => {
+  app.get('/workspace/export', async (request, reply) => {
     if (deps.workspace?.current.status === 'purged') throw new ToolgateError('TG_ERR_WORKSPACE_DELETED', 410, 'This workspace has been deleted')
+    // This process's counts first, as GET /usage does, so the export holds its calls up to now.
+    await deps.usage?.flush().catch(err => request.log.warn({ err: { message: (err as Error).message } }, 'usage flush before export failed'))
     const exported = await exportWorkspace(db, workspaceId)
     return await reply.header('content-disposition', 'attachment; filename="toolgate-workspace-export.json"').send(exported)
   })
