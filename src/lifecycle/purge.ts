@@ -90,8 +90,6 @@ export async function purgeWorkspace (db: Db, workspaceId: string): Promise<Purg
       const n = Number(rows[0]?.n ?? 0)
       if (n > 0) removed[table] = n
     }
-    // Servers first: their tools reference providers with ON DELETE RESTRICT.
-    await trx.deleteFrom('servers').where('workspace_id', '=', workspaceId).execute()
     await trx.deleteFrom('workspaces').where('id', '=', workspaceId).execute()
     // Whatever did not cascade (a table without a foreign key to workspaces).
     for (const table of tables) await sql`delete from ${sql.table(table)} where workspace_id = ${workspaceId}`.execute(trx)
