@@ -174,7 +174,12 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     // drops the compiled config, so upstream sessions close and no resolved secret stays in memory.
     const emptyConfig = () => compileConfig({}, registry.version + 1, new Map(), compileDefaults, interceptors)
     const dropConfig = () => { registry.replace(emptyConfig()).catch(err => logger.error({ err: { message: (err as Error).message } }, 'dropping the purged config failed')) }
-    workspace.on('changed', next => { if (next.status === 'purged') dropConfig() })
+    const apiKeys = new ApiKeyVerifier(db)
+    workspace.on('changed', next => {
+      if (next.status !== 'purged') return
+      dropConfig()
+      apiKeys.forget() // the purged keys stop working at once, not after the verifier's cache time
+    })
     if (workspace.current.status === 'purged') dropConfig()
     const workspaceListener: Listener = await listen({
       connectionString,
@@ -184,18 +189,19 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       onError: err => logger.warn({ err: { message: err.message } }, 'workspace listener connection lost; reconnecting')
     })
     cleanups.push(() => workspaceListener.close())
+    // Cleanups run in reverse: the jobs stop, then the background writes they and calls started finish.
+    cleanups.push(() => notices.settle())
+    const lastConnected = new LastConnected({ db, workspaceId, intervalMs: settings.lastConnectedWriteMs, logger })
+    cleanups.push(() => lastConnected.settle())
     const jobs = new LifecycleJobs({ db, logger, workspace, board: notices, keyRing, keyRotationDays: settings.keyRotationDays })
     void jobs.run()
     jobs.start()
     cleanups.push(() => jobs.close())
-    const lastConnected = new LastConnected({ db, workspaceId, intervalMs: settings.lastConnectedWriteMs, logger })
-    cleanups.push(() => lastConnected.settle())
-    cleanups.push(() => notices.settle())
     const upstreamFailures = new UpstreamFailureWatch(notices)
 
     const app = await buildApp({
       settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
-      apiKeys: new ApiKeyVerifier(db),
+      apiKeys,
       adminTokens,
       sessions: new SessionSigner(keyRing.deriveKey('mcp-session')),
       sessionTerminations,

@@ -6,7 +6,6 @@ import { registerDrain } from './plugins/drain.ts'
 import { registerErrorHandler } from './plugins/error-handler.ts'
 import { addressHasher, registerRateLimit } from './plugins/rate-limit.ts'
 import { registerRequestLog } from './plugins/request-log.ts'
-import { gateMcp } from './plugins/workspace-gate.ts'
 import { adminRoutes } from './routes/admin/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { mcpRoutes } from './routes/mcp.ts'
@@ -42,7 +41,6 @@ export async function buildApp (deps: GatewayDeps): Promise<FastifyInstance> {
 
   await app.register(async mcp => {
     await registerRateLimit(mcp, deps.settings.rateLimits.mcp, 'mcp', hashAddress, countRejection)
-    if (deps.workspace) gateMcp(mcp, deps.workspace)
     await mcpRoutes(mcp, deps)
   })
 

@@ -136,8 +136,7 @@ t.test('export, then delete: only the aggregates remain', async t => {
     headers: { authorization: `Bearer ${keys[0]}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })
   })
-  t.equal(mcp.status, 410, 'MCP: gone')
-  t.match(await mcp.json(), { jsonrpc: '2.0', error: { message: 'This workspace has been deleted' } })
+  t.equal(mcp.status, 401, 'MCP: the purged API key is unknown at once')
   const servers = await gw.admin('GET', '/servers')
   t.equal(servers.status, 410, 'admin API: gone')
   t.match(await servers.json(), { error: { code: 'TG_ERR_WORKSPACE_DELETED' } })
@@ -182,7 +181,11 @@ t.test('a grace period: nothing served, restore possible, the job purges when it
   t.ok(days > 6.99 && days < 7.01, `purged in 7 days (${days.toFixed(3)})`)
   t.match(await (await gw.admin('GET', '/workspace')).json(), { status: 'pending_deletion', purgeAt })
 
-  t.equal((await call(gw)).status, 410, 'MCP refused at once')
+  const gone = await call(gw)
+  t.equal(gone.status, 410, 'MCP refused at once')
+  t.match(await gone.json(), { jsonrpc: '2.0', error: { message: 'This workspace has been deleted' } })
+  const anonymous = await fetch(`${gw.url}/mcp/shop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+  t.equal(anonymous.status, 401, 'nothing said to a caller without a key')
   const refused = await gw.admin('GET', '/servers')
   t.equal(refused.status, 409)
   t.match(await refused.json(), { error: { code: 'TG_ERR_WORKSPACE_PENDING_DELETION', message: /POST \/api\/v1\/workspace\/restore/ } })
@@ -215,7 +218,7 @@ t.test('a grace period: nothing served, restore possible, the job purges when it
   t.equal(await db.selectFrom('api_keys').select('id').execute().then(rows => rows.length), 0)
   t.equal(await db.selectFrom('workspaces').select('id').where('id', '=', workspaceId).execute().then(rows => rows.length), 0)
   t.ok(other.logs.some(line => line.includes('workspace purged after its grace period')), 'the job logs the purge')
-  t.equal((await call(gw)).status, 410)
+  t.equal((await call(gw)).status, 401, 'the purged key is refused on the replica that did not purge, without waiting for its key cache')
 })
 
 t.test('a deletion whose period ended while nothing ran is purged at start', async t => {

@@ -24,6 +24,7 @@ import type { ListKind } from '../../upstreams/types.ts'
 import type { GatewayDeps } from '../deps.ts'
 import { toErrorBody } from '../plugins/error-handler.ts'
 import { callLog } from '../plugins/request-log.ts'
+import { workspaceRefusal } from '../plugins/workspace-gate.ts'
 import { recordCall } from '../../telemetry/usage.ts'
 
 declare module 'fastify' {
@@ -160,6 +161,8 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       throw new ToolgateError('TG_ERR_FORBIDDEN', 403, `This API key may not use server "${server}"`)
     }
     request.mcpPrincipal = check.principal
+    // A workspace deleted (in its grace period, or purged with this key still cached) serves nothing.
+    if (deps.workspace && !deps.workspace.active) throw workspaceRefusal(deps.workspace, true)
     if (deps.lastConnected && server !== undefined) {
       const compiled = deps.registry.server(server)
       if (compiled && (compiled.kind ?? 'api') === 'api') deps.lastConnected.touch(compiled.name)
