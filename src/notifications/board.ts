@@ -56,6 +56,7 @@ export class NoticeBoard {
   }
 
   resolve (kind: string, subject: string): void {
+    if (this.#open.size === 0) return // the usual case, called after every successful api call
     const key = noticeKey(kind, subject)
     if (!this.#open.delete(key)) return
     this.#track(resolveNotice(this.#options.db, this.#options.workspaceId, kind, subject, new Date(this.#clock())).then(() => {}), kind, subject, 'resolve')
