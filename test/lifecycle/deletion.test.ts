@@ -236,6 +236,15 @@ t.test('a deletion whose period ended while nothing ran is purged at start', asy
   t.equal((await next.admin('GET', '/servers')).status, 200)
 })
 
+t.test('a pending deletion can be made immediate', async t => {
+  const gw = await startTestGateway(t, { TOOLGATE_DELETION_GRACE_DAYS: '30' })
+  t.equal((await gw.admin('DELETE', '/workspace?confirm=default')).status, 202)
+  const now = await gw.admin('DELETE', '/workspace?confirm=default&graceDays=0')
+  t.equal(now.status, 200)
+  t.match(await now.json(), { status: 'purged', removed: { audit_log: 1 } }, 'the deletion request\'s audit row went with it')
+  t.equal(gw.gateway.workspace.current.status, 'purged')
+})
+
 t.test('settings: the grace period is at most 30 days', async t => {
   t.equal(loadSettings({}).deletionGraceDays, 0, 'immediate by default')
   t.equal(loadSettings({ TOOLGATE_DELETION_GRACE_DAYS: '30' }).deletionGraceDays, 30)
