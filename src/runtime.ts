@@ -30,6 +30,13 @@ import { GatewayMetrics } from './telemetry/metrics.ts'
 import { buildMetricsApp } from './gateway/routes/metrics.ts'
 import { UsageRecorder } from './telemetry/usage.ts'
 import { createOAuthServices, OAUTH_CHANNEL } from './oauth/services.ts'
+import { LastConnected } from './telemetry/last-connected.ts'
+import { compileConfig } from './tools/compile.ts'
+import { LifecycleJobs } from './lifecycle/jobs.ts'
+import { purgeDueWorkspaces } from './lifecycle/purge.ts'
+import { WORKSPACE_CHANNEL, WorkspaceState } from './lifecycle/workspace-state.ts'
+import { NoticeBoard } from './notifications/board.ts'
+import { oauthRefreshFailed, oauthRefreshSucceeded, resolveRemovedServers, UpstreamFailureWatch, upstreamStatusNotices } from './notifications/watchers.ts'
 
 export interface Database {
   handle: DbHandle
@@ -57,6 +64,13 @@ export interface Gateway {
   registry: ToolRegistry
   /** Live sessions with the remote-mcp and stdio servers of the current config. */
   upstreams: UpstreamManager
+  /** Active, pending deletion or purged. */
+  workspace: WorkspaceState
+  /** Operator notices raised by this process. */
+  notices: NoticeBoard
+  /** Purge of due workspaces, usage retention, key age check. */
+  jobs: LifecycleJobs
+  lastConnected: LastConnected
   /** The separate /metrics listener's URL, when TOOLGATE_METRICS_PORT is set. */
   metricsUrl?: string
   /** Set only on the start that generated it: print it once, it is not stored. */
@@ -84,7 +98,13 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     const applied = await migrateToLatest(db)
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
     await checkKeyRing(db, keyRing)
+    // A workspace whose deletion grace period ended while no process ran is purged before anything
+    // reads it; `default` is then created afresh.
+    for (const report of await purgeDueWorkspaces(db)) logger.info({ workspace: report.workspaceId, removed: report.removed }, 'workspace purged after its grace period')
     const workspaceId = await ensureWorkspace(db)
+    const workspace = await WorkspaceState.load(db, workspaceId)
+    const notices = new NoticeBoard({ db, workspaceId, logger })
+    await notices.refresh()
     const generatedAdminToken = await ensureAdminToken(db, workspaceId, settings.adminToken)
     const adminTokens = new AdminTokens(db, workspaceId, settings.adminToken)
     await adminTokens.load()
@@ -109,14 +129,22 @@ export async function startGateway (settings: Settings, options: StartOptions): 
 
     // MCP upstreams follow the config: connected at start, reconciled on every new version,
     // closed (stdio children ended) after the HTTP server has stopped taking calls.
+    const recordStatus = createStatusRecorder(db, workspaceId, logger)
+    const statusNotices = upstreamStatusNotices(notices)
     const upstreams = new UpstreamManager({
       logger,
       connect: connectUpstream,
-      recordStatus: createStatusRecorder(db, workspaceId, logger),
+      recordStatus: async (name, kind, status, connectedAt) => {
+        if (workspace.active) statusNotices(name, kind, status)
+        await recordStatus(name, kind, status, connectedAt)
+      },
       clientInfo: { name: 'toolgate', version: SERVER_VERSION }
     })
     upstreams.reconcile(registry.current)
-    registry.on('changed', config => upstreams.reconcile(config))
+    registry.on('changed', config => {
+      upstreams.reconcile(config)
+      if (workspace.active) resolveRemovedServers(notices, config.servers)
+    })
     cleanups.push(() => upstreams.close())
 
     const sessionTerminations = new SessionTerminations(db)
@@ -135,7 +163,10 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     cleanups.push(async () => clearInterval(purge))
 
     // Upstream OAuth: vault, refresh, consent flow. Consent completions reach every replica.
-    const oauth = createOAuthServices({ db, keyRing, workspaceId, publicUrl: settings.publicUrl, logger, providers: () => registry.current.oauthProviders })
+    const oauth = createOAuthServices({
+      db, keyRing, workspaceId, publicUrl: settings.publicUrl, logger, providers: () => registry.current.oauthProviders,
+      onRefresh: (provider, failure) => failure ? oauthRefreshFailed(notices, provider, `${failure.kind}: ${failure.detail}`) : oauthRefreshSucceeded(notices, provider)
+    })
     registry.on('changed', config => oauth.clients.retain(config.oauthProviders.values()))
     const oauthListener: Listener = await listen({
       connectionString,
@@ -158,9 +189,38 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     })
     cleanups.push(() => usage.close())
 
+    // Workspace lifecycle: a purge (here or on another replica, told through WORKSPACE_CHANNEL)
+    // drops the compiled config, so upstream sessions close and no resolved secret stays in memory.
+    const emptyConfig = () => compileConfig({}, registry.version + 1, new Map(), compileDefaults, interceptors)
+    const dropConfig = () => { registry.replace(emptyConfig()).catch(err => logger.error({ err: { message: (err as Error).message } }, 'dropping the purged config failed')) }
+    const apiKeys = new ApiKeyVerifier(db)
+    workspace.on('changed', next => {
+      if (next.status !== 'purged') return
+      dropConfig()
+      apiKeys.forget() // the purged keys stop working at once, not after the verifier's cache time
+    })
+    if (workspace.current.status === 'purged') dropConfig()
+    const workspaceListener: Listener = await listen({
+      connectionString,
+      channel: WORKSPACE_CHANNEL,
+      onMessage: () => { workspace.reload().catch(err => logger.warn({ err: { message: (err as Error).message } }, 'workspace state reload failed')) },
+      onReconnect: () => { workspace.reload().catch(() => {}) },
+      onError: err => logger.warn({ err: { message: err.message } }, 'workspace listener connection lost; reconnecting')
+    })
+    cleanups.push(() => workspaceListener.close())
+    // Cleanups run in reverse: the jobs stop, then the background writes they and calls started finish.
+    cleanups.push(() => notices.settle())
+    const lastConnected = new LastConnected({ db, workspaceId, intervalMs: settings.lastConnectedWriteMs, logger })
+    cleanups.push(() => lastConnected.settle())
+    const jobs = new LifecycleJobs({ db, logger, workspace, board: notices, keyRing, keyRotationDays: settings.keyRotationDays })
+    void jobs.run()
+    jobs.start()
+    cleanups.push(() => jobs.close())
+    const upstreamFailures = new UpstreamFailureWatch(notices)
+
     const app = await buildApp({
       settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
-      apiKeys: new ApiKeyVerifier(db),
+      apiKeys,
       adminTokens,
       sessions: new SessionSigner(keyRing.deriveKey('mcp-session')),
       sessionTerminations,
@@ -169,14 +229,18 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       savings,
       metrics,
       usage,
-      oauth
+      oauth,
+      workspace,
+      lastConnected,
+      notices,
+      upstreamFailures
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : settings.port
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host
-    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, close }
+    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, workspace, notices, jobs, lastConnected, close }
     if (settings.metricsPort !== undefined) {
       const metricsApp = buildMetricsApp(metrics)
       cleanups.push(() => metricsApp.close())

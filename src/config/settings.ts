@@ -34,6 +34,12 @@ export interface Settings {
   metricsHost: string
   /** Interval of usage-aggregate flushes to Postgres (0: only at shutdown and on reads). */
   usageFlushMs: number
+  /** Days a DELETE /api/v1/workspace waits before the purge (0: at once; at most 30). */
+  deletionGraceDays: number
+  /** Shortest interval between two writes of an api server's `last_connected_at` by this process. */
+  lastConnectedWriteMs: number
+  /** Age of the active encryption key after which a "rotate the key" notice is raised (0: never). */
+  keyRotationDays: number
 }
 
 export class SettingsError extends Error {
@@ -77,6 +83,15 @@ function metricsPort (env: Env): number | undefined {
   return port
 }
 
+/** The longest grace period a workspace deletion may have (DESIGN promise 6: deletion means deletion). */
+export const MAX_DELETION_GRACE_DAYS = 30
+
+function graceDays (env: Env): number {
+  const days = integer(env, 'TOOLGATE_DELETION_GRACE_DAYS', 0, 0)
+  if (days > MAX_DELETION_GRACE_DAYS) throw new SettingsError('TOOLGATE_DELETION_GRACE_DAYS', `at most ${MAX_DELETION_GRACE_DAYS}`)
+  return days
+}
+
 export function loadSettings (env: Env = process.env): Settings {
   const host = env.HOST || '127.0.0.1'
   const port = integer(env, 'PORT', 8080)
@@ -109,6 +124,9 @@ export function loadSettings (env: Env = process.env): Settings {
     maxOpenApiBytes: integer(env, 'TOOLGATE_MAX_OPENAPI_BYTES', 16 * 1024 * 1024, 1024),
     metricsPort: metricsPort(env),
     metricsHost: env.TOOLGATE_METRICS_HOST || '127.0.0.1',
-    usageFlushMs: integer(env, 'TOOLGATE_USAGE_FLUSH_MS', 5000, 0)
+    usageFlushMs: integer(env, 'TOOLGATE_USAGE_FLUSH_MS', 5000, 0),
+    deletionGraceDays: graceDays(env),
+    lastConnectedWriteMs: integer(env, 'TOOLGATE_LAST_CONNECTED_WRITE_MS', 60_000, 1000),
+    keyRotationDays: integer(env, 'TOOLGATE_KEY_ROTATION_DAYS', 90, 0)
   }
 }

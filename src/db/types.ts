@@ -11,6 +11,9 @@ export interface WorkspacesTable {
   name: string
   config_version: BigIntColumn
   created_at: Timestamp
+  /** migrations/0010: set while a deletion waits out its grace period; the purge deletes the row. */
+  deletion_requested_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  purge_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
 export interface AccountsTable {
@@ -213,6 +216,31 @@ export interface Database {
   billing_periods: BillingPeriodsTable
   oauth_tokens: OAuthTokensTable
   oauth_states: OAuthStatesTable
+  notifications: NotificationsTable
+  notification_dismissals: NotificationDismissalsTable
+}
+
+/** Operator notices, one per workspace × kind × subject, raised and resolved in episodes (migration 0010). */
+export interface NotificationsTable {
+  id: Generated<string>
+  workspace_id: string
+  kind: string
+  subject: string
+  severity: 'info' | 'warning' | 'error'
+  message: string
+  occurrences: Generated<number>
+  first_seen_at: Timestamp
+  last_seen_at: Timestamp
+  /** When the current episode began (first raise, or the first raise after a resolve). */
+  episode_started_at: Timestamp
+  resolved_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/** A notice dismissed by an account (null: the admin token), per episode (migration 0010). */
+export interface NotificationDismissalsTable {
+  notification_id: string
+  account_id: string | null
+  dismissed_at: Timestamp
 }
 
 /** Usage aggregates per workspace × server × tool × hour (migration 0007). No identities. */

@@ -16,6 +16,10 @@ import type { InterceptorSavings } from '../telemetry/savings.ts'
 import type { GatewayMetrics } from '../telemetry/metrics.ts'
 import type { UsageRecorder } from '../telemetry/usage.ts'
 import type { OAuthServices } from '../oauth/services.ts'
+import type { LastConnected } from '../telemetry/last-connected.ts'
+import type { WorkspaceState } from '../lifecycle/workspace-state.ts'
+import type { NoticeBoard } from '../notifications/board.ts'
+import type { UpstreamFailureWatch } from '../notifications/watchers.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -42,4 +46,12 @@ export interface GatewayDeps {
   oauth: OAuthServices
   /** Prometheus metrics; absent, nothing is counted and there is no /metrics. */
   metrics?: GatewayMetrics
+  /** Active, pending deletion or purged (read per request by the workspace gate). Absent: always active. */
+  workspace?: WorkspaceState
+  /** Writes api servers' `last_connected_at` (bounded). Absent: not written. */
+  lastConnected?: LastConnected
+  /** Operator notices (raised in the background). */
+  notices?: NoticeBoard
+  /** Counts consecutive upstream failures of api servers → `upstream.failing` notices. */
+  upstreamFailures?: UpstreamFailureWatch
 }

@@ -30,6 +30,7 @@ export interface OAuthServices {
 export function createOAuthServices (deps: {
   db: Db, keyRing: KeyRing, workspaceId: string, publicUrl: string, logger: Logger,
   providers: () => ReadonlyMap<string, CompiledOAuthProvider>
+  onRefresh?: (provider: string, failure?: { kind: string, detail: string }) => void
 }): OAuthServices {
   const vault = new TokenVault(deps.db, deps.keyRing, deps.workspaceId)
   const clients = new OAuthClients()
@@ -46,7 +47,7 @@ export function createOAuthServices (deps: {
   return {
     vault,
     clients,
-    tokens: new UpstreamTokens({ vault, clients, workspaceId: deps.workspaceId, logger: deps.logger }),
+    tokens: new UpstreamTokens({ vault, clients, workspaceId: deps.workspaceId, logger: deps.logger, ...(deps.onRefresh ? { onRefresh: deps.onRefresh } : {}) }),
     links,
     flow,
     completions,

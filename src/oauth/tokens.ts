@@ -18,6 +18,8 @@ export interface UpstreamTokensOptions {
   workspaceId: string
   logger: Logger
   now?: () => number
+  /** Told of every refresh's outcome (operator notices): the failure's kind and detail, or none. */
+  onRefresh?: (provider: string, failure?: { kind: string, detail: string }) => void
 }
 
 /** The scopes consent asks for: the provider's and the tool's. */
@@ -33,6 +35,7 @@ export class UpstreamTokens {
   private readonly workspaceId: string
   private readonly logger: Logger
   private readonly now: () => number
+  private readonly onRefresh: UpstreamTokensOptions['onRefresh']
   private readonly refreshing = new Map<string, Promise<Grant>>()
 
   constructor (options: UpstreamTokensOptions) {
@@ -41,6 +44,7 @@ export class UpstreamTokens {
     this.workspaceId = options.workspaceId
     this.logger = options.logger
     this.now = options.now ?? Date.now
+    this.onRefresh = options.onRefresh
   }
 
   /** A usable grant for this end user and tool, refreshed first when it is (nearly) expired. */
@@ -93,10 +97,12 @@ export class UpstreamTokens {
           details: { kind: failure.kind, ...(failure.status ? { status: failure.status } : {}), ...(failure.oauthError ? { error: failure.oauthError } : {}), tokensDeleted: deleted }
         })
         this.logger.warn({ provider: provider.name, kind: failure.kind, status: failure.status, oauthError: failure.oauthError, tokensDeleted: deleted }, 'token refresh failed')
+        this.onRefresh?.(provider.name, { kind: failure.kind, detail: failure.message })
         if (failure.kind === 'invalid_grant') return { consent: new ConsentRequired('expired', provider, scopes) }
         return { unavailable: new TokenUnavailable(provider.name, failure.message, failure.kind === 'temporary') }
       }
       await this.vault.store(endUserId, provider.name, tokens, { requestedScopes: scopes, previous: current, executor: trx })
+      this.onRefresh?.(provider.name)
       const refreshed: Grant = {
         accessToken: tokens.accessToken,
         tokenType: tokens.tokenType,

@@ -1,6 +1,6 @@
 // The audit log: who changed what and when. Never payloads, never addresses, never secret values.
 // Append-only for the application: this module inserts and reads; nothing updates or deletes a
-// row (the workspace purge, when it exists, will be the one exception).
+// row (the workspace purge, src/lifecycle/purge.ts, is the one exception: rows go with their workspace).
 import type { Kysely } from 'kysely'
 import type { ConfigDocument } from '../config/document.ts'
 import type { Database } from '../db/types.ts'

@@ -34,6 +34,17 @@ export class ToolRegistry extends EventEmitter<{ changed: [CompiledConfig] }> {
     return this.snapshot.servers.get(name)
   }
 
+  /**
+   * Swaps in `next` whatever its version (after a workspace purge: an empty config, so upstream
+   * sessions close and nothing compiled from the purged config stays in memory).
+   */
+  async replace (next: CompiledConfig): Promise<void> {
+    this.snapshot = next
+    await this.pools.retain(next.origins)
+    this.interceptors?.retain(next.chains)
+    this.emit('changed', next)
+  }
+
   /** Loads the stored config if it is newer than the snapshot. Concurrent calls coalesce. */
   async refresh (): Promise<void> {
     if (this.pending) {

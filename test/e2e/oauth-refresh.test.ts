@@ -134,6 +134,12 @@ t.test('refresh answered 503, then 429, then invalid_grant: tokens kept, kept, t
   t.same(failures.map(f => (f.details as { kind: string }).kind), ['temporary', 'temporary', 'invalid_grant'], 'each failure audited')
   t.same(failures.map(f => (f.details as { tokensDeleted: boolean }).tokensDeleted), [false, false, true])
   t.notOk(JSON.stringify(failures).includes('ya29.'), 'no token in the audit log')
+  await gw.gateway.notices.settle()
+  const notices = await (await gw.admin('GET', '/notifications')).json() as { notifications: Array<{ kind: string, subject: string, message: string, resolvedAt: string | null }> }
+  const notice = notices.notifications.find(n => n.kind === 'oauth.refresh_failed' && n.subject === 'google')
+  t.ok(notice && notice.resolvedAt === null, 'the operator has an open notice about the failing refresh')
+  t.match(notice?.message, 'invalid_grant')
+  t.notOk(JSON.stringify(notices).includes('ya29.'), 'no token in a notice')
 
   const again = await client.callTool({ name: 'google_whoami', arguments: {} })
   t.match(text(again), '/oauth/consent?request=', 'the next call asks for consent again')

@@ -79,7 +79,7 @@ t.test('providers, variables, servers and tools: list, get, create, replace, del
   await expectError(t, await gw.admin('POST', '/servers', { name: 'demo' }), 409, 'TG_ERR_CONFLICT')
   await expectError(t, await gw.admin('POST', '/servers', { name: 'x', kind: 'websocket' }), 400, 'TG_ERR_VALIDATION', [{ path: 'body.kind', message: 'must be one of "api", "remote-mcp", "stdio"' }])
   await expectError(t, await gw.admin('POST', '/servers', { name: 'x', kind: 'stdio' }), 400, 'TG_ERR_CONFIG_INVALID', [{ path: 'servers[1].command', message: 'is required for a stdio server' }])
-  t.same(await (await gw.admin('GET', '/servers/demo')).json(), { name: 'demo', title: 'Demo', tools: [] })
+  t.same(await (await gw.admin('GET', '/servers/demo')).json(), { name: 'demo', title: 'Demo', tools: [], lastConnectedAt: null })
 
   const tool = { name: 'get_user', provider: 'mock', method: 'GET', path: '/${PREFIX}/{id}', headers: { Authorization: 'Bearer ${TOKEN}' }, input: userInput }
   const toolCreated = await gw.admin('POST', '/servers/demo/tools', tool)

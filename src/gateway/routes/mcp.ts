@@ -26,6 +26,7 @@ import type { ListKind } from '../../upstreams/types.ts'
 import type { GatewayDeps } from '../deps.ts'
 import { toErrorBody } from '../plugins/error-handler.ts'
 import { callLog } from '../plugins/request-log.ts'
+import { workspaceRefusal } from '../plugins/workspace-gate.ts'
 import { recordCall } from '../../telemetry/usage.ts'
 
 declare module 'fastify' {
@@ -166,6 +167,12 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
       throw new ToolgateError('TG_ERR_FORBIDDEN', 403, `This API key may not use server "${server}"`)
     }
     request.mcpPrincipal = check.principal
+    // A workspace deleted (in its grace period, or purged with this key still cached) serves nothing.
+    if (deps.workspace && !deps.workspace.active) throw workspaceRefusal(deps.workspace, true)
+    if (deps.lastConnected && server !== undefined) {
+      const compiled = deps.registry.server(server)
+      if (compiled && (compiled.kind ?? 'api') === 'api') deps.lastConnected.touch(compiled.name)
+    }
   })
 
   /** The session a legacy request names, or the reply that refuses it. */
@@ -233,6 +240,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
         }
         deps.metrics?.toolCall(ctx.server, ctx.call.tool, (performance.now() - started) / 1000, thrown !== undefined || outcome?.result.isError === true, outcome)
         if (deps.usage) recordCall(deps.usage, ctx.server.name, ctx.principal.endUserId, ctx.call, performance.now() - started, thrown, result)
+        if (outcome && deps.upstreamFailures) deps.upstreamFailures.record(ctx.server.name, ctx.call.tool, outcome)
       }
     }
   }

@@ -14,9 +14,13 @@ import { oauthAdminRoutes } from './oauth.ts'
 import { openApiImportRoutes } from './openapi-import.ts'
 import { serverStates } from './server-state.ts'
 import { usageRoutes } from './usage.ts'
+import { notificationRoutes } from './notifications.ts'
+import { workspaceRoutes } from './workspace.ts'
+import { gateAdmin } from '../../plugins/workspace-gate.ts'
 
 export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   requireAdmin(app, deps.adminTokens)
+  if (deps.workspace) gateAdmin(app, deps.workspace, app.prefix)
   app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, parseYaml(body as string))
@@ -32,6 +36,8 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
   oauthAdminRoutes(app, deps)
   openApiImportRoutes(app, deps)
   usageRoutes(app, deps)
+  workspaceRoutes(app, deps)
+  notificationRoutes(app, deps)
 
   registerCollection<ProviderDoc>(app, deps, {
     path: '/providers', noun: 'provider', schema: providerSchema,
@@ -48,8 +54,10 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
     items: doc => (doc.servers ??= []),
     state: async () => {
       const states = await serverStates(deps.db, deps.workspaceId)
-      // Only MCP upstreams have a connection to report; api servers show their config alone.
-      return (server, view) => server.kind === 'remote-mcp' || server.kind === 'stdio' ? { ...view as object, ...states.get(server.name) } : view
+      // MCP upstreams report their connection status; api servers when a client last reached them.
+      return (server, view) => server.kind === 'remote-mcp' || server.kind === 'stdio'
+        ? { ...view as object, ...states.get(server.name) }
+        : { ...view as object, lastConnectedAt: states.get(server.name)?.lastConnectedAt ?? null }
     },
     stateFields: ['status', 'lastConnectedAt']
   })
