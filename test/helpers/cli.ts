@@ -65,6 +65,7 @@ export async function freePort (): Promise<number> {
 export interface Running {
   child: ChildProcess
   stdout: string
+  stderr: string
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
@@ -74,11 +75,11 @@ export async function startMain (env: Record<string, string>): Promise<Running> 
   const running: Running = {
     child,
     stdout: '',
+    stderr: '',
     exited: new Promise(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
   }
-  let stderr = ''
   child.stdout!.on('data', chunk => { running.stdout += chunk })
-  child.stderr!.on('data', chunk => { stderr += chunk })
+  child.stderr!.on('data', chunk => { running.stderr += chunk })
   const deadline = Date.now() + 90_000
   // The banner (one write) ends with a blank line after the listening address.
   const started = () => {
@@ -88,7 +89,7 @@ export async function startMain (env: Record<string, string>): Promise<Running> 
   while (!started()) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL')
-      throw new Error(`main.ts did not start: ${stderr}`)
+      throw new Error(`main.ts did not start: ${running.stderr}`)
     }
     await new Promise(resolve => setTimeout(resolve, 50))
   }
