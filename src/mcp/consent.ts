@@ -53,7 +53,8 @@ export function consentAnswer (required: ConsentRequired, ctx: ConsentSignalCont
       requestState: ctx.links.sealState({ elicitationId: request.elicitationId, server: ctx.server, tool: ctx.tool, endUserId: ctx.endUserId, expiresAt: request.expiresAt })
     }
   }
-  if (ctx.urlElicitation) {
+  // URL-mode elicitation (and -32042) exists from 2025-11-25 on.
+  if (ctx.urlElicitation && ctx.version === '2025-11-25') {
     throw new RpcError(URL_ELICITATION_REQUIRED, message, {
       elicitations: [{ mode: 'url', elicitationId: request.elicitationId, url, message }]
     })

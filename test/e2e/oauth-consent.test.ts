@@ -8,6 +8,7 @@ import { ElicitationCompleteNotificationSchema, McpError } from '@modelcontextpr
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { startMockGitHub, startMockGoogle, type MockGitHub, type MockGoogle } from '../fixtures/oauth/index.ts'
 import { useTestCluster, openTestDb, type TestGateway } from '../helpers/gateway.ts'
+import { initializeMessage, mcpRaw } from '../helpers/mcp-raw.ts'
 import { beginConsent, completeConsent, finishConsent, linkIn, oauthConfig, startOAuthGateway } from '../helpers/oauth.ts'
 
 useTestCluster(t)
@@ -250,4 +251,16 @@ t.test('end users list and revoke their own connections; admins see all; revocat
   t.ok(audit.some(row => row.action === 'oauth.revoke' && row.actor === 'end_user:ivan'), 'revoke audited')
   const unknown = await fetch(`${gw.url}/oauth/connections/google`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } })
   t.equal(unknown.status, 404)
+})
+
+t.test('URL elicitation is a 2025-11-25 feature: an older session that claims it gets the link as an isError result', async t => {
+  const key = await gw.createKey({ endUser: 'judy' })
+  const init = { ...initializeMessage('2025-06-18'), params: { protocolVersion: '2025-06-18', capabilities: { elicitation: { url: {} } }, clientInfo: { name: 'old', version: '1' } } }
+  const opened = await mcpRaw(gw.url, 'work', init, { key })
+  const session = opened.headers.get('mcp-session-id')!
+  t.ok(session)
+  const called = await mcpRaw(gw.url, 'work', { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'google_whoami', arguments: {} } }, { key, headers: { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' } })
+  t.notOk(called.json.error, 'no -32042 for a revision without URL elicitation')
+  t.equal(called.json.result.isError, true)
+  t.match(called.json.result.content[0].text, '/oauth/consent?request=')
 })

@@ -8,7 +8,8 @@ import { startTestGateway, type TestGateway } from './gateway.ts'
 
 export async function startOAuthGateway (t: Test, env: Record<string, string> = {}): Promise<TestGateway> {
   const port = await freePort()
-  return await startTestGateway(t, { PORT: String(port), TOOLGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env })
+  // The tests run many consent flows from one address: the default 60/minute budget is not what they test.
+  return await startTestGateway(t, { PORT: String(port), TOOLGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, TOOLGATE_RATE_LIMIT_OAUTH: '100000/minute', ...env })
 }
 
 /** Cookies by name, kept across requests like a browser's jar (one host: the tests' loopback). */
