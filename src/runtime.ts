@@ -29,6 +29,9 @@ import { InterceptorSavings } from './telemetry/savings.ts'
 import { GatewayMetrics } from './telemetry/metrics.ts'
 import { buildMetricsApp } from './gateway/routes/metrics.ts'
 import { UsageRecorder } from './telemetry/usage.ts'
+import { DebugBus } from './telemetry/debug-bus.ts'
+import { RedisFanOut } from './telemetry/debug-fanout.ts'
+import { DebugTokenSigner } from './auth/debug-token.ts'
 
 export interface Database {
   handle: DbHandle
@@ -56,6 +59,8 @@ export interface Gateway {
   registry: ToolRegistry
   /** Live sessions with the remote-mcp and stdio servers of the current config. */
   upstreams: UpstreamManager
+  /** The live debug console's bus (tests read its stats). */
+  debug: DebugBus
   /** The separate /metrics listener's URL, when TOOLGATE_METRICS_PORT is set. */
   metricsUrl?: string
   /** Set only on the start that generated it: print it once, it is not stored. */
@@ -133,14 +138,32 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     }, 60 * 60 * 1000).unref()
     cleanups.push(async () => clearInterval(purge))
 
-    const metrics = new GatewayMetrics({ interceptors, pools, upstreamSessions: () => upstreams.sessionStatuses() })
+    // The live debug console: in memory; with REDIS_URL its events fan out across replicas.
+    const debug = new DebugBus({ maxBodyBytes: settings.debugMaxBodyBytes })
+    if (settings.redisUrl) {
+      debug.attachFanOut(new RedisFanOut({
+        url: settings.redisUrl, workspaceId, replicaId: debug.replicaId, logger,
+        deliver: (server, frame) => debug.deliverRemote(server, frame)
+      }))
+    }
+    cleanups.push(() => debug.close())
+
+    // TOOLGATE_TELEMETRY=off (a bench/diagnostic switch): neither metrics nor usage counting.
+    const metrics = settings.telemetry
+      ? new GatewayMetrics({
+        interceptors, pools, upstreamSessions: () => upstreams.sessionStatuses(),
+        debug: () => ({ subscribers: debug.subscriberCount(), eventsBuilt: debug.stats.eventsBuilt, dropped: debug.stats.dropped })
+      })
+      : undefined
     // Usage counts: flushed every usageFlushMs, and a last time after the HTTP server has stopped
     // taking calls (cleanups run in reverse) and before the database closes.
-    const usage = new UsageRecorder({
-      db, workspaceId, flushMs: settings.usageFlushMs,
-      onError: err => logger.warn({ err: { message: err.message } }, 'usage flush failed; counts kept for the next one')
-    })
-    cleanups.push(() => usage.close())
+    const usage = settings.telemetry
+      ? new UsageRecorder({
+        db, workspaceId, flushMs: settings.usageFlushMs,
+        onError: err => logger.warn({ err: { message: err.message } }, 'usage flush failed; counts kept for the next one')
+      })
+      : undefined
+    if (usage) cleanups.push(() => usage.close())
 
     const app = await buildApp({
       settings, db, workspaceId, keyRing, registry, pools, compileDefaults, logger,
@@ -151,16 +174,18 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       upstreams,
       interceptors,
       savings,
-      metrics,
-      usage
+      ...(metrics ? { metrics } : {}),
+      ...(usage ? { usage } : {}),
+      debug,
+      debugTokens: new DebugTokenSigner(keyRing.deriveKey('debug-token'))
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : settings.port
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host
-    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, close }
-    if (settings.metricsPort !== undefined) {
+    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, debug, close }
+    if (settings.metricsPort !== undefined && metrics) {
       const metricsApp = buildMetricsApp(metrics)
       cleanups.push(() => metricsApp.close())
       await metricsApp.listen({ host: settings.metricsHost, port: settings.metricsPort })

@@ -15,6 +15,8 @@ import type { InterceptorRuntime } from '../interceptors/index.ts'
 import type { InterceptorSavings } from '../telemetry/savings.ts'
 import type { GatewayMetrics } from '../telemetry/metrics.ts'
 import type { UsageRecorder } from '../telemetry/usage.ts'
+import type { DebugBus } from '../telemetry/debug-bus.ts'
+import type { DebugTokenSigner } from '../auth/debug-token.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -39,4 +41,8 @@ export interface GatewayDeps {
   logger: Logger
   /** Prometheus metrics; absent, nothing is counted and there is no /metrics. */
   metrics?: GatewayMetrics
+  /** The live debug console's bus (in memory; calls are traced only while someone is subscribed). */
+  debug: DebugBus
+  /** Scoped tokens for one server's debug stream. */
+  debugTokens: DebugTokenSigner
 }

@@ -45,6 +45,16 @@ export interface CompiledTool {
   /** The tool's own chain, else its server's; absent when there is none (nothing runs). */
   requestChain?: CompiledChain
   responseChain?: CompiledChain
+  /** What the live debug console hides of this tool's requests; absent when no SECRET is used. */
+  debugRedaction?: DebugRedaction
+}
+
+/** Computed at compile time for the live debug console (src/telemetry/debug-bus.ts). */
+export interface DebugRedaction {
+  /** Lower-case names of static headers whose value references a SECRET variable: shown as redacted. */
+  headers: string[]
+  /** The SECRET values used: masked wherever they appear in an event (URL, headers, bodies). */
+  secrets: string[]
 }
 
 /** How to reach a remote-mcp server, variables resolved (secrets in memory only). */
@@ -106,6 +116,11 @@ export interface CompiledServer {
   responseChain?: CompiledChain
   /** api with `discovery: true`: the search index over toolList, built once per config version. */
   discovery?: DiscoveryIndex
+  /**
+   * For the live debug console: `headers` of the upstream connection (remote-mcp) that reference a
+   * SECRET; `secrets`: every SECRET value this server uses (its tools' and its upstream's).
+   */
+  debugRedaction?: DebugRedaction
 }
 
 export interface CompiledConfig {

@@ -4,6 +4,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { describeAjvErrors } from '../config/ajv.ts'
 import { InterceptorFailure, type InterceptorContext } from '../interceptors/index.ts'
+import type { CallDebug } from '../telemetry/debug-bus.ts'
 import type { CompiledTool } from './compiled.ts'
 import { bodyPayload, interceptArguments, interceptedResult, redactedHeaders, resultBytes } from './intercept.ts'
 import type { UpstreamPools } from './pools.ts'
@@ -27,6 +28,8 @@ export interface CallOptions {
   signal?: AbortSignal
   /** The calling end user, for interceptors' ctx. */
   endUserId?: string | null
+  /** The live debug console's trace; present only while someone is subscribed (src/telemetry/debug-bus.ts). */
+  debug?: CallDebug | undefined
 }
 
 class ArgumentError extends Error {}
@@ -141,6 +144,7 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
     return { result: errorResult(`Invalid arguments for tool ${tool.name}: ${err.message}`), upstreamBytes: 0, upstreamMs: 0, errorKind: 'invalid_arguments' }
   }
 
+  options.debug?.upstreamRequest(tool, path, headers, body)
   const fetched = await fetchUpstream(tool, path, headers, body, pools, options, started)
   if ('outcome' in fetched) return fetched.outcome
   const { status, received, upstreamMs } = fetched
@@ -202,6 +206,7 @@ async function fetchUpstream (
     const failed = status >= 300
     const declared = Number(response.headers['content-length'])
     if (declared > tool.maxResponseBytes && !failed) {
+      options.debug?.upstreamResponse(tool, status, response.headers, undefined, declared, performance.now() - started)
       discard(response.body)
       return { outcome: tooLarge(tool, status, declared, started) }
     }
@@ -221,9 +226,13 @@ async function fetchUpstream (
       body.once('end', () => resolve(true))
       body.once('error', reject)
     })
-    if (!complete && !failed) return { outcome: tooLarge(tool, status, received, started) }
+    if (!complete && !failed) {
+      options.debug?.upstreamResponse(tool, status, response.headers, undefined, received, performance.now() - started)
+      return { outcome: tooLarge(tool, status, received, started) }
+    }
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)
     const upstreamMs = performance.now() - started
+    options.debug?.upstreamResponse(tool, status, response.headers, bytes, received, upstreamMs)
     if (failed) {
       const location = status < 400 ? response.headers.location : undefined
       const statusText = (STATUS_CODES[status] ?? '') + (location ? ` (redirect to ${String(location)} not followed)` : '')
