@@ -3,6 +3,7 @@
 // with a config, an API key and an MCP session. Everything listens on 127.0.0.1 only.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
+import { connect as netConnect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -36,8 +37,27 @@ export interface StartedMcpUpstream extends Started {
 
 export interface StartedGateway extends Started {
   apiKey: string
+  /** The MCP session on the bench server (`bench`, or `bench-mcp` for the remote-mcp gateway). */
   sessionId: string
+  /** A session per server of the gateway (the debug console rows call other servers). */
+  sessions: Record<string, string>
+  /** The debug bus's counters (events built, frames delivered and dropped). */
+  debugStats (): DebugCounters
 }
+
+export interface DebugCounters {
+  callsTraced: number
+  eventsBuilt: number
+  framesDelivered: number
+  dropped: number
+}
+
+// Issue 6: the debug console rows. Servers of the api gateway with the `get_record` tool only,
+// each with a subscriber connected for the whole run (bench/child.ts role `debug-reader`): on
+// DEBUG_SERVER it reads everything; on DEBUG_SLOW_SERVER it never reads (its socket stalls and its
+// frames are dropped). The `toolgate` rows, on MCP_SERVER, have no subscriber.
+export const DEBUG_SERVER = 'bench-debug'
+export const DEBUG_SLOW_SERVER = 'bench-debug-slow'
 
 // ---------------------------------------------------------------------------------------------
 // (a) the upstream
@@ -210,7 +230,7 @@ export function benchConfig (upstreamUrl: string): unknown {
         tool(TOOL_JS, 100000, { response: [{ name: 'bench-js', js: JS_INTERCEPTOR, memoryMb: JS_MEMORY_MB }] }),
         tool(TOOL_JS_LARGE, 2_000_000, { response: [{ name: 'bench-js-large', js: JS_INTERCEPTOR, memoryMb: JS_MEMORY_MB, timeoutMs: JS_LARGE_TIMEOUT_MS }] })
       ]
-    }]
+    }, ...[DEBUG_SERVER, DEBUG_SLOW_SERVER].map(name => ({ name, tools: [tool(TOOL_NAME, 100000)] }))]
   }
 }
 
@@ -243,6 +263,8 @@ export interface GatewayOptions {
   logLevel: string
   /** Where the log lines go; /dev/null by default. */
   logFile?: string
+  /** false: TOOLGATE_TELEMETRY=off (no usage counting, no metrics). */
+  telemetry?: boolean
 }
 
 async function expectOk (response: Response, what: string): Promise<Response> {
@@ -261,7 +283,8 @@ export async function startBenchGateway (options: GatewayOptions): Promise<Start
     TOOLGATE_ENCRYPTION_KEYS: KeyRing.generateSpec('bench'),
     LOG_LEVEL: options.logLevel,
     // The limiter stays on (it is on the production path); the budget is just out of reach.
-    TOOLGATE_RATE_LIMIT_MCP: '1000000000/minute'
+    TOOLGATE_RATE_LIMIT_MCP: '1000000000/minute',
+    ...(options.telemetry === false ? { TOOLGATE_TELEMETRY: 'off' } : {})
   })
   // A synchronous file destination, like pino's default stdout destination, minus the pipe.
   const logger = createLogger(settings.logLevel, pino.destination({ dest: options.logFile ?? '/dev/null', sync: true }))
@@ -278,23 +301,30 @@ export async function startBenchGateway (options: GatewayOptions): Promise<Start
       ? { servers: [{ name: REMOTE_MCP_SERVER, kind: 'remote-mcp', url: options.mcpUpstreamUrl, transport: 'streamable-http' }] }
       : benchConfig(options.upstreamUrl)
     await expectOk(await admin('PUT', '/config', config), 'applying the bench config')
-    const created = await expectOk(await admin('POST', '/api-keys', { endUser: 'bench', servers: [serverName] }), 'creating an API key')
+    const servers = remote ? [serverName] : [serverName, DEBUG_SERVER, DEBUG_SLOW_SERVER]
+    const created = await expectOk(await admin('POST', '/api-keys', { endUser: 'bench', servers }), 'creating an API key')
     const apiKey = ((await created.json()) as { key: string }).key
 
-    const mcp = (headers: Record<string, string>, body: unknown) => fetch(`${gateway.url}/mcp/${serverName}`, {
+    const mcpOn = (server: string, headers: Record<string, string>, body: unknown) => fetch(`${gateway.url}/mcp/${server}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
       body: JSON.stringify(body)
     })
-    const init = await expectOk(await mcp({}, {
-      jsonrpc: '2.0', id: 0, method: 'initialize',
-      params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench', version: '1.0.0' } }
-    }), 'initialize')
-    const sessionId = init.headers.get('mcp-session-id')
-    if (!sessionId) throw new Error('initialize returned no Mcp-Session-Id')
-    await init.text()
+    const mcp = (headers: Record<string, string>, body: unknown) => mcpOn(serverName, headers, body)
+    const sessions: Record<string, string> = {}
+    for (const server of servers) {
+      const init = await expectOk(await mcpOn(server, {}, {
+        jsonrpc: '2.0', id: 0, method: 'initialize',
+        params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench', version: '1.0.0' } }
+      }), 'initialize')
+      const id = init.headers.get('mcp-session-id')
+      if (!id) throw new Error('initialize returned no Mcp-Session-Id')
+      await init.text()
+      await (await mcpOn(server, { 'mcp-session-id': id, 'mcp-protocol-version': PROTOCOL_VERSION }, { jsonrpc: '2.0', method: 'notifications/initialized' })).text()
+      sessions[server] = id
+    }
+    const sessionId = sessions[serverName]!
     const session = { 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION }
-    await (await mcp(session, { jsonrpc: '2.0', method: 'notifications/initialized' })).text()
 
     // Checked calls, one per tool: the bench must measure successful tool calls (the interceptor's
     // output, not an error), not fast errors.
@@ -313,6 +343,11 @@ export async function startBenchGateway (options: GatewayOptions): Promise<Start
       url: gateway.url,
       apiKey,
       sessionId,
+      sessions,
+      debugStats: () => {
+        const { callsTraced, eventsBuilt, framesDelivered, dropped } = gateway.debug.stats
+        return { callsTraced, eventsBuilt, framesDelivered, dropped }
+      },
       close: async () => {
         await gateway.close()
         await rm(dataDir, { recursive: true, force: true })
@@ -322,5 +357,74 @@ export async function startBenchGateway (options: GatewayOptions): Promise<Start
     await gateway.close()
     await rm(dataDir, { recursive: true, force: true })
     throw err
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) debug console subscribers for the debug rows: one that reads everything, one that stalls.
+
+export interface DebugReaders extends Started {
+  /** What the reading subscriber got: frames by type, bytes; and whether the stalled one is still connected. */
+  counts (): { frames: number, calls: number, droppedEvents: number, droppedFrames: number, bytes: number, stalledOpen: boolean }
+}
+
+/** Opens `GET /api/v1/servers/<server>/debug` on a raw socket; resolves once its ready event has arrived. */
+async function openDebugSocket (gatewayUrl: string, server: string, onData?: (text: string) => void): Promise<Socket> {
+  const url = new URL(gatewayUrl)
+  const socket = netConnect(Number(url.port), url.hostname)
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  socket.write(`GET /api/v1/servers/${server}/debug HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nAccept: text/event-stream\r\n\r\n`)
+  let head = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`debug stream of ${server}: no ready event within 10 s`)), 10_000)
+    const first = (chunk: Buffer) => {
+      head += chunk.toString('latin1')
+      if (!head.includes('event: ready')) return
+      clearTimeout(timer)
+      socket.off('data', first)
+      if (!head.startsWith('HTTP/1.1 200')) return reject(new Error(`debug stream of ${server}: ${head.split('\r\n')[0]}`))
+      resolve()
+    }
+    socket.on('data', first)
+  })
+  if (onData) socket.on('data', (chunk: Buffer) => onData(chunk.toString('latin1')))
+  return socket
+}
+
+export async function startDebugReaders (gatewayUrl: string): Promise<DebugReaders> {
+  const counts = { frames: 0, calls: 0, droppedEvents: 0, droppedFrames: 0, bytes: 0, stalledOpen: true }
+  // Frames end with a blank line (chunked-encoding lines sit between them and are skipped).
+  let pending = ''
+  const reader = await openDebugSocket(gatewayUrl, DEBUG_SERVER, text => {
+    counts.bytes += text.length
+    pending += text
+    let end: number
+    while ((end = pending.indexOf('\n\n')) >= 0) {
+      const frame = pending.slice(0, end)
+      pending = pending.slice(end + 2)
+      const at = frame.indexOf('event: ')
+      if (at < 0) continue // a keep-alive comment
+      const eol = frame.indexOf('\n', at)
+      const type = frame.slice(at + 7, eol < 0 ? undefined : eol)
+      counts.frames++
+      if (type === 'result' || type === 'error') counts.calls++
+      if (type === 'dropped') {
+        counts.droppedEvents++
+        const data = frame.indexOf('data: ')
+        if (data >= 0) counts.droppedFrames += (JSON.parse(frame.slice(data + 6)) as { count: number }).count
+      }
+    }
+  })
+  // The stalled subscriber: reads its ready event, then never again.
+  const stalled = await openDebugSocket(gatewayUrl, DEBUG_SLOW_SERVER)
+  stalled.pause()
+  stalled.once('close', () => { counts.stalledOpen = false })
+  return {
+    url: gatewayUrl,
+    counts: () => ({ ...counts }),
+    close: async () => {
+      reader.destroy()
+      stalled.destroy()
+    }
   }
 }

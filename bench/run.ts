@@ -9,7 +9,8 @@
 //   other options: --rounds N --duration MS --warmup MS --prime MS --max-requests N
 //                  --concurrency 1,32 --json FILE --profile-seconds S --profile-dir DIR --top N
 //                  --targets direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp,toolgate+jmespath,
-//                            toolgate-1kb,toolgate+js-1kb,toolgate-1mb,toolgate+js-1mb
+//                            toolgate-1kb,toolgate+js-1kb,toolgate-1mb,toolgate+js-1mb,
+//                            toolgate-notelemetry,toolgate+debug,toolgate+debug-slow
 //                  --concurrency-1mb 1,2 (the levels of the ~1 MB targets)  --skip-micro (no micro-benchmark)
 //                  --compare DIR: also run the gateway of another checkout (with this bench/ copied in)
 //                                 as target `candidate`, interleaved with the rest (A/B of a change);
@@ -27,6 +28,11 @@
 // interceptor, 500-byte body) vs toolgate; toolgate+js-1kb vs toolgate-1kb (1 KB body);
 // toolgate+js-1mb vs toolgate-1mb (1 MB body). Then the micro-benchmark of interceptor execution
 // alone (bench/interceptor-micro.ts), in this process after the gateways are stopped.
+// Issue 6 (split layout): toolgate-notelemetry (a second gateway like `toolgate`, with
+// TOOLGATE_TELEMETRY=off: no usage counting, no metrics, in the same process as `toolgate`) is the
+// baseline of `toolgate` for the cost of telemetry; toolgate+debug (server bench-debug of the `toolgate` gateway, with a live debug
+// console subscriber that reads everything, in its own process) and toolgate+debug-slow (server
+// bench-debug-slow, with a subscriber that never reads) are compared with `toolgate`.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -34,9 +40,9 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { freshDatabase, stopTestCluster } from '../test/helpers/database.ts'
-import type { ChildMessage, ChildRole } from './child.ts'
+import type { ChildInfo, ChildMessage, ChildRole, DebugReport } from './child.ts'
 import {
-  BENCH_CALLS, JMESPATH_INTERCEPTOR, JS_INTERCEPTOR, JS_LARGE_TIMEOUT_MS, JS_MEMORY_MB, MCP_SERVER, PROTOCOL_VERSION, REMOTE_MCP_SERVER, UPSTREAM_BODY_BYTES, UPSTREAM_PATH,
+  BENCH_CALLS, DEBUG_SERVER, DEBUG_SLOW_SERVER, JMESPATH_INTERCEPTOR, JS_INTERCEPTOR, JS_LARGE_TIMEOUT_MS, JS_MEMORY_MB, MCP_SERVER, PROTOCOL_VERSION, REMOTE_MCP_SERVER, UPSTREAM_BODY_BYTES, UPSTREAM_PATH,
   callBody, expectedCallResponse, mcpHeaders, mcpToolsCallBody, openMcpSession, startBareProxy, startBenchGateway, startUpstream,
   type BenchCall, type BenchCallKey
 } from './components.ts'
@@ -71,7 +77,7 @@ const { values: flags } = parseArgs({
     'quiet-threshold': { type: 'string', default: '0.25' },
     'max-other-load': { type: 'string', default: '0.3' },
     retries: { type: 'string' },
-    targets: { type: 'string', default: 'direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp,toolgate+jmespath,toolgate-1kb,toolgate+js-1kb,toolgate-1mb,toolgate+js-1mb' },
+    targets: { type: 'string', default: 'direct,proxy,toolgate,toolgate+log,mcp-direct,toolgate-mcp,toolgate+jmespath,toolgate-1kb,toolgate+js-1kb,toolgate-1mb,toolgate+js-1mb,toolgate-notelemetry,toolgate+debug,toolgate+debug-slow' },
     compare: { type: 'string' },
     'compare-log-level': { type: 'string', default: 'warn' }
   }
@@ -109,7 +115,8 @@ const options = {
   compare: flags.compare ? resolve(flags.compare) : undefined
 }
 const TARGET_KEYS = ['direct', 'proxy', 'toolgate', 'toolgate+log', 'candidate', 'mcp-direct', 'toolgate-mcp',
-  'toolgate+jmespath', 'toolgate-1kb', 'toolgate+js-1kb', 'toolgate-1mb', 'toolgate+js-1mb'] as const
+  'toolgate+jmespath', 'toolgate-1kb', 'toolgate+js-1kb', 'toolgate-1mb', 'toolgate+js-1mb',
+  'toolgate-notelemetry', 'toolgate+debug', 'toolgate+debug-slow'] as const
 for (const target of options.targets) {
   if (!(TARGET_KEYS as readonly string[]).includes(target)) throw new Error(`--targets: unknown target "${target}"`)
 }
@@ -173,7 +180,7 @@ function machineInfo (): Record<string, string | number> {
 // ---------------------------------------------------------------------------------------------
 // processes
 
-interface CpuSample { user: number, system: number, now: number, initializes?: number, loopMaxMs?: number }
+interface CpuSample { user: number, system: number, now: number, initializes?: number, loopMaxMs?: number, debug?: DebugReport }
 
 interface Proc {
   name: string
@@ -231,7 +238,7 @@ async function waitForQuiet (threshold: number, maxWaitMs: number): Promise<{ wa
 class ChildProc implements Proc {
   readonly name: string
   readonly child: ChildProcess
-  readonly info: { url: string, apiKey?: string, sessionId?: string }
+  readonly info: ChildInfo
   private nextId = 1
   private readonly pending = new Map<number, (message: ChildMessage) => void>()
 
@@ -291,7 +298,8 @@ class ChildProc implements Proc {
     if (message.type !== 'cpu') throw new Error(`${this.name}: unexpected answer ${message.type}`)
     return {
       user: message.user, system: message.system, now: message.now, loopMaxMs: message.loopMaxMs,
-      ...(message.initializes !== undefined ? { initializes: message.initializes } : {})
+      ...(message.initializes !== undefined ? { initializes: message.initializes } : {}),
+      ...(message.debug !== undefined ? { debug: message.debug } : {})
     }
   }
 
@@ -344,7 +352,17 @@ interface Target {
   upstream?: Proc
   /** The concurrency levels it is measured at. */
   levels: number[]
+  /** Other processes that work for this target (the debug subscriber): their CPU counts as ours, not as other load. */
+  extra?: Proc[]
 }
+
+/** The telemetry and debug console rows and what each is compared with (issue 6). */
+const OBSERVABILITY_ROWS = [
+  { key: 'toolgate', baseline: 'toolgate-notelemetry', what: 'telemetry (usage counting + metrics)' },
+  { key: 'toolgate+debug', baseline: 'toolgate', what: 'a debug subscriber reading everything' },
+  { key: 'toolgate+debug-slow', baseline: 'toolgate', what: 'a debug subscriber that stopped reading' }
+] as const satisfies ReadonlyArray<{ key: TargetKey, baseline: TargetKey, what: string }>
+const DEBUG_TARGETS = { 'toolgate+debug': DEBUG_SERVER, 'toolgate+debug-slow': DEBUG_SLOW_SERVER } as const
 
 function upstreamSpec (): RequestSpec {
   return {
@@ -356,11 +374,11 @@ function upstreamSpec (): RequestSpec {
 }
 
 /** A tools/call to the api gateway; the answer must be exactly the expected result (the upstream body, or the interceptor's output). */
-function toolgateSpec (gateway: { apiKey: string, sessionId: string }, call: BenchCall = BENCH_CALLS.toolgate): RequestSpec {
+function toolgateSpec (gateway: { apiKey: string, sessionId: string }, call: BenchCall = BENCH_CALLS.toolgate, server = MCP_SERVER): RequestSpec {
   const expected = expectedCallResponse(call)
   return {
     method: 'POST',
-    path: `/mcp/${MCP_SERVER}`,
+    path: `/mcp/${server}`,
     headers: mcpHeaders(gateway),
     body: callBody(call),
     check: (status, text) => {
@@ -415,15 +433,22 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
   const want = (key: TargetKey) => !only || only.includes(key)
   const procs: Proc[] = []
   const targets: Target[] = []
-  const databases = await Promise.all([freshDatabase(), freshDatabase(), freshDatabase(), freshDatabase()])
+  const databases = await Promise.all([freshDatabase(), freshDatabase(), freshDatabase(), freshDatabase(), freshDatabase()])
   let mcpUpstream: Proc | undefined
   if (layout === 'split') {
     const upstream = await ChildProc.start('upstream', 'upstream', {})
     procs.push(upstream)
     const upstreamUrl = upstream.info.url
+    const debugRows = (Object.keys(DEBUG_TARGETS) as Array<keyof typeof DEBUG_TARGETS>).filter(want)
     const [proxy, gateway, gatewayLog, candidate] = await Promise.all([
       want('proxy') ? ChildProc.start('proxy', 'proxy', { upstreamUrl }) : undefined,
-      want('toolgate') || EXTRA_GATEWAY_TARGETS.some(want) ? ChildProc.start('toolgate', 'gateway', { upstreamUrl, databaseUrl: databases[0], logLevel: 'warn' }, gatewayExecArgv('warn')) : undefined,
+      want('toolgate') || EXTRA_GATEWAY_TARGETS.some(want) || debugRows.length > 0 || want('toolgate-notelemetry')
+        ? ChildProc.start('toolgate', 'gateway', {
+          upstreamUrl, databaseUrl: databases[0], logLevel: 'warn',
+          // toolgate-notelemetry: a second gateway in the same process, TOOLGATE_TELEMETRY=off.
+          ...(want('toolgate-notelemetry') ? { noTelemetryDatabaseUrl: databases[4]! } : {})
+        }, gatewayExecArgv('warn'))
+        : undefined,
       want('toolgate+log') ? ChildProc.start('toolgate+log', 'gateway', { upstreamUrl, databaseUrl: databases[1], logLevel: 'info' }, gatewayExecArgv('info')) : undefined,
       want('candidate') && options.compare
         ? ChildProc.start('candidate', 'gateway', { upstreamUrl, databaseUrl: databases[2], logLevel: flags['compare-log-level']! }, gatewayExecArgv('candidate'), join(options.compare, 'bench', 'child.ts'))
@@ -445,7 +470,29 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
         for (const extra of EXTRA_GATEWAY_TARGETS.filter(want)) {
           targets.push({ key: extra, title: GATEWAY_TITLES[extra], client: new LoadClient(child.info.url, toolgateSpec(info, BENCH_CALLS[extra]), MAX_CONNECTIONS), server: child, upstream, levels: levelsOf(extra) })
         }
+        // The debug console rows: other servers of the same gateway, each with its subscriber
+        // (both in one child process, connected for the whole run).
+        if (debugRows.length > 0) {
+          const reader = await ChildProc.start('debug-reader', 'debug-reader', { gatewayUrl: child.info.url })
+          procs.push(reader)
+          for (const row of debugRows) {
+            const server = DEBUG_TARGETS[row]
+            const session = { apiKey: info.apiKey, sessionId: child.info.sessions?.[server] ?? '' }
+            if (!session.sessionId) throw new Error(`the toolgate gateway opened no session on ${server}`)
+            targets.push({
+              key: row, title: row === 'toolgate+debug' ? 'Toolgate tools/call, debug subscriber reading' : 'Toolgate tools/call, debug subscriber stalled',
+              client: new LoadClient(child.info.url, toolgateSpec(session, BENCH_CALLS.toolgate, server), MAX_CONNECTIONS), server: child, upstream, levels: levelsOf(row), extra: [reader]
+            })
+          }
+        }
       }
+    }
+    const noTelemetry = gateway?.info.noTelemetry
+    if (gateway && noTelemetry) {
+      targets.push({
+        key: 'toolgate-notelemetry', title: 'Toolgate tools/call, TOOLGATE_TELEMETRY=off (second gateway in the toolgate process)',
+        client: new LoadClient(noTelemetry.url, toolgateSpec(noTelemetry), MAX_CONNECTIONS), server: gateway, upstream, levels: levelsOf('toolgate-notelemetry')
+      })
     }
     if (want('mcp-direct') || want('toolgate-mcp')) {
       const mcpChild = await ChildProc.start('mcp-upstream', 'mcp-upstream', {})
@@ -486,6 +533,7 @@ async function setUp (layout: 'split' | 'single', gatewayExecArgv: (variant: str
     for (const target of targets) if (!want(target.key)) await target.client.close()
     targets.splice(0, targets.length, ...targets.filter(target => want(target.key)))
     if (want('mcp-direct') || want('toolgate-mcp')) console.log('  (the remote-mcp targets run in the split layout only; skipped)')
+    if (want('toolgate-notelemetry') || want('toolgate+debug') || want('toolgate+debug-slow')) console.log('  (the telemetry and debug console targets run in the split layout only; skipped)')
   }
   return { targets, procs, ...(mcpUpstream ? { mcpUpstream } : {}) }
 }
@@ -518,6 +566,11 @@ interface Measured extends RoundResult {
   retries: number
   /** Longest event-loop stall in the serving process during the round (ms; split layout). */
   loopMaxMs: number
+  /** Debug console events the serving gateway built during the round, and frames it dropped (NaN: not reported). */
+  debugEvents: number
+  debugDropped: number
+  /** CPU time per request of the target's extra processes (the debug subscriber), µs. */
+  extraUs: number
 }
 
 async function cpuOf (procs: Proc[]): Promise<CpuSample[]> {
@@ -532,7 +585,7 @@ async function measure (target: Target, concurrency: number, round: number): Pro
   const gate = options.quietWaitMs > 0 ? await waitForQuiet(options.quietThreshold, options.quietWaitMs) : { waitedMs: 0, quiet: true }
   // A short unrecorded burst: connections warm and open, whatever ran just before.
   await target.client.round({ concurrency, durationMs: options.primeMs, maxRequests: options.maxRequests })
-  const involved = [...new Set([target.server, ...(target.upstream ? [target.upstream] : []), SELF])]
+  const involved = [...new Set([target.server, ...(target.upstream ? [target.upstream] : []), ...(target.extra ?? []), SELF])]
   // In the single layout every Proc is this process: count its CPU once.
   const distinct = options.layout === 'single' ? [SELF] : involved
   const before = await cpuOf(distinct)
@@ -545,8 +598,19 @@ async function measure (target: Target, concurrency: number, round: number): Pro
     return i < 0 || result.ok === 0 ? Number.NaN : usedUs(before[i]!, after[i]!) / result.ok
   }
   const total = distinct.reduce((sum, _p, i) => sum + usedUs(before[i]!, after[i]!), 0)
+  // The serving gateway's debug bus over the round: events built (0 without a subscriber) and frames dropped.
+  const serverAt = distinct.indexOf(target.server)
+  const debugBefore = serverAt < 0 ? undefined : before[serverAt]!.debug as { eventsBuilt?: number, dropped?: number } | undefined
+  const debugAfter = serverAt < 0 ? undefined : after[serverAt]!.debug as { eventsBuilt?: number, dropped?: number } | undefined
+  const extraUs = (target.extra ?? []).reduce((sum, proc) => {
+    const i = distinct.indexOf(proc)
+    return i < 0 ? sum : sum + usedUs(before[i]!, after[i]!)
+  }, 0)
   return {
     ...result,
+    debugEvents: debugBefore?.eventsBuilt !== undefined && debugAfter?.eventsBuilt !== undefined ? debugAfter.eventsBuilt - debugBefore.eventsBuilt : Number.NaN,
+    debugDropped: debugBefore?.dropped !== undefined && debugAfter?.dropped !== undefined ? debugAfter.dropped - debugBefore.dropped : Number.NaN,
+    extraUs: target.extra && result.ok > 0 ? extraUs / result.ok : Number.NaN,
     round,
     serverUs: options.layout === 'single' ? Number.NaN : perRequest(target.server),
     upstreamUs: target.upstream && options.layout === 'split' ? perRequest(target.upstream) : undefined,
@@ -583,6 +647,11 @@ interface Row {
   loopMaxMs: number
   /** The same over the rounds with at most --max-other-load CPUs of other load (NaN if none): a stall there is less likely to be preemption. */
   loopMaxQuietMs: number
+  /** Debug console events built and frames dropped per request in the serving gateway (medians over rounds; NaN: not reported). */
+  debugEventsPerCall: number
+  debugDroppedPerCall: number
+  /** CPU µs per request of the target's extra processes (the debug subscriber). */
+  extraUs: number
 }
 
 function summarize (target: Target, concurrency: number, rounds: Measured[]): Row {
@@ -608,7 +677,10 @@ function summarize (target: Target, concurrency: number, rounds: Measured[]): Ro
     cores: median(rounds.map(r => r.cores)),
     otherCores: median(rounds.map(r => r.otherCores)),
     loopMaxMs: Math.max(...rounds.map(r => r.loopMaxMs)),
-    loopMaxQuietMs: quietLoop.length > 0 ? Math.max(...quietLoop) : Number.NaN
+    loopMaxQuietMs: quietLoop.length > 0 ? Math.max(...quietLoop) : Number.NaN,
+    debugEventsPerCall: median(rounds.map(r => r.debugEvents / Math.max(1, r.ok))),
+    debugDroppedPerCall: median(rounds.map(r => r.debugDropped / Math.max(1, r.ok))),
+    extraUs: median(rounds.map(r => r.extraUs))
   }
 }
 
@@ -778,6 +850,8 @@ async function benchmark (): Promise<number> {
     }
 
     const interceptorCosts = reportInterceptorCosts(rows)
+    const observabilityCosts = reportObservabilityCosts(rows, measured)
+    gatewayUsPerCall = rows.find(r => r.target === 'toolgate' && r.concurrency === Math.max(...options.concurrency))?.serverUs
 
     const all = [...measured.values()].flat()
     const noisy = all.filter(r => !r.startedQuiet).length
@@ -796,7 +870,7 @@ async function benchmark (): Promise<number> {
       for (const [key, list] of measured) for (const r of list) if (r.firstError) console.log(`  ${key} round ${r.round + 1}: ${r.firstError}`)
     }
     if (flags.json) {
-      results = { machine, options, rows, ratios, remoteMcp: mcpRatios, interceptors: interceptorCosts, rounds: Object.fromEntries(measured) }
+      results = { machine, options, rows, ratios, remoteMcp: mcpRatios, interceptors: interceptorCosts, observability: observabilityCosts, rounds: Object.fromEntries(measured) }
     }
     failed = errors > 0
   } finally {
@@ -804,8 +878,9 @@ async function benchmark (): Promise<number> {
   }
   // The micro-benchmark runs in this process, after the gateways and the upstream have stopped.
   const micro = flags['skip-micro'] ? undefined : await microBenchmark()
+  const observabilityMicro = flags['skip-micro'] ? undefined : await observabilityMicroBenchmark(gatewayUsPerCall)
   if (flags.json && results) {
-    writeFileSync(flags.json, JSON.stringify({ ...results, ...(micro ? { interceptorMicro: micro } : {}) }, null, 2) + '\n')
+    writeFileSync(flags.json, JSON.stringify({ ...results, ...(micro ? { interceptorMicro: micro } : {}), ...(observabilityMicro ? { observabilityMicro } : {}) }, null, 2) + '\n')
     console.log(`\nresults written to ${flags.json}`)
   }
   return failed ? 1 : 0
@@ -873,6 +948,125 @@ function reportInterceptorCosts (rows: Row[]): InterceptorCost[] {
     for (const line of lines) console.log(line)
   }
   return costs
+}
+
+interface ObservabilityCost {
+  target: TargetKey
+  baseline: TargetKey
+  concurrency: number
+  /** Requests/s over the baseline's: from the medians, and the median of the per-round ratios. */
+  throughputRatio: number
+  pairedThroughputRatio: number
+  /** p50 minus the baseline's (µs), from the medians and paired per round. */
+  addedP50Us: number
+  pairedAddedP50Us: number
+  /** Gateway CPU per call minus the baseline's (µs, median of per-round differences). */
+  addedServerUs: number
+  /** Debug events built / frames dropped per call in the gateway, and the subscriber's CPU per call. */
+  debugEventsPerCall: number
+  debugDroppedPerCall: number
+  subscriberUs: number
+}
+
+/** Median over the rounds both targets had at level c of f(row round, baseline round). */
+function pairedMedian (measured: Map<string, Measured[]>, key: TargetKey, baseline: TargetKey, c: number, f: (mine: Measured, base: Measured) => number): number {
+  const mine = measured.get(`${key}@${c}`) ?? []
+  const base = measured.get(`${baseline}@${c}`) ?? []
+  const values: number[] = []
+  for (const r of mine) {
+    const b = base.find(x => x.round === r.round)
+    if (b) values.push(f(r, b))
+  }
+  const finite = values.filter(Number.isFinite)
+  return finite.length > 0 ? median(finite) : Number.NaN
+}
+
+/**
+ * Issue 6: the cost of telemetry (usage counting + metrics: `toolgate` against the same gateway with
+ * TOOLGATE_TELEMETRY=off) and of a connected debug console subscriber (reading, or stalled: the
+ * debug rows against `toolgate`), at every level, interleaved in the same rounds.
+ */
+function reportObservabilityCosts (rows: Row[], measured: Map<string, Measured[]>): ObservabilityCost[] {
+  const costs: ObservabilityCost[] = []
+  const lines: string[] = []
+  const signed = (v: number, digits = 0) => `${v >= 0 ? '+' : ''}${Number.isFinite(v) ? (digits ? v.toFixed(digits) : formatNumber(v)) : 'n/a'}`
+  for (const { key, baseline, what } of OBSERVABILITY_ROWS) {
+    for (const c of options.concurrency) {
+      const mine = rows.find(r => r.target === key && r.concurrency === c)
+      const base = rows.find(r => r.target === baseline && r.concurrency === c)
+      if (!mine || !base) continue
+      const cost: ObservabilityCost = {
+        target: key, baseline, concurrency: c,
+        throughputRatio: mine.rps / base.rps,
+        pairedThroughputRatio: pairedMedian(measured, key, baseline, c, (m, b) => m.rps / b.rps),
+        addedP50Us: (mine.p50 - base.p50) * 1000,
+        pairedAddedP50Us: pairedMedian(measured, key, baseline, c, (m, b) => (m.p50 - b.p50) * 1000),
+        addedServerUs: pairedMedian(measured, key, baseline, c, (m, b) => m.serverUs - b.serverUs),
+        debugEventsPerCall: mine.debugEventsPerCall,
+        debugDroppedPerCall: mine.debugDroppedPerCall,
+        subscriberUs: mine.extraUs
+      }
+      costs.push(cost)
+      const parts = [
+        `throughput ${cost.throughputRatio.toFixed(3)}× (paired ${cost.pairedThroughputRatio.toFixed(3)}×; ${formatNumber(mine.rps)} vs ${formatNumber(base.rps)} req/s)`,
+        `p50 ${signed(cost.addedP50Us)} µs (paired ${signed(cost.pairedAddedP50Us)})`,
+        `gateway CPU ${signed(cost.addedServerUs)} µs/call`
+      ]
+      if (key === 'toolgate') {
+        const met = Math.max(cost.throughputRatio, cost.pairedThroughputRatio) >= 0.95 && Math.min(cost.throughputRatio, cost.pairedThroughputRatio) >= 0.95
+        parts.push(`target ≥ 0.95×: ${met ? 'met' : Math.max(cost.throughputRatio, cost.pairedThroughputRatio) >= 0.95 ? 'met by one measure only' : 'NOT met'}`)
+      } else {
+        parts.push(`${Number.isFinite(mine.debugEventsPerCall) ? mine.debugEventsPerCall.toFixed(2) : 'n/a'} events built/call, ${Number.isFinite(mine.debugDroppedPerCall) ? mine.debugDroppedPerCall.toFixed(2) : 'n/a'} dropped/call`)
+        if (Number.isFinite(mine.extraUs)) parts.push(`subscriber process ${formatNumber(mine.extraUs)} µs CPU/call`)
+      }
+      lines.push(`  ${key.padEnd(20)} vs ${baseline.padEnd(20)} c=${String(c).padEnd(3)} ${parts.join(' · ')}`)
+    }
+  }
+  // The zero-cost rule, seen from outside: the rounds without a subscriber built no event.
+  const quiet = [...measured.entries()].filter(([k]) => k.startsWith('toolgate@') || k.startsWith('toolgate-notelemetry@')).flatMap(([, list]) => list).filter(r => Number.isFinite(r.debugEvents))
+  if (lines.length > 0) {
+    console.log('')
+    console.log('Telemetry and the live debug console: cost per call against the same row without them (same run, interleaved rounds; ' +
+      '"paired" = median of the per-round ratios/differences; target: telemetry costs under 5% of throughput):')
+    for (const line of lines) console.log(line)
+    if (quiet.length > 0) {
+      const built = quiet.reduce((sum, r) => sum + r.debugEvents, 0)
+      const calls = quiet.reduce((sum, r) => sum + r.ok, 0)
+      console.log(`  without a subscriber (${quiet.length} rounds of toolgate and toolgate-notelemetry, ${formatNumber(calls)} calls): ` +
+        `${built === 0 ? '0 debug events built (the zero-cost rule held)' : `${built} debug events built: the zero-cost rule is BROKEN`}`)
+    }
+  }
+  return costs
+}
+
+/** The `toolgate` gateway's CPU per call at the highest level, for the observability micro-benchmark's shares. */
+let gatewayUsPerCall: number | undefined
+
+interface ObservabilityMicroModule {
+  runObservabilityMicroBench (options: { quick?: boolean }): Promise<Array<{ variant: string, addedUs: number }>>
+  formatObservabilityMicro (rows: unknown[], gatewayUsPerCall?: number): string
+}
+
+/** bench/observability-micro.ts (loaded like the interceptor one, so run.ts works in a checkout without it). */
+async function observabilityMicroBenchmark (gatewayUs: number | undefined): Promise<unknown[] | undefined> {
+  const specifier = './observability-micro.ts'
+  let micro: ObservabilityMicroModule
+  try {
+    micro = await import(specifier) as ObservabilityMicroModule
+  } catch (err) {
+    console.log(`\nobservability micro-benchmark skipped: ${specifier} could not be loaded (${(err as Error).message.split('\n')[0]})`)
+    return undefined
+  }
+  console.log('')
+  console.log(`Telemetry and debug console micro-benchmark (bench/observability-micro.ts, this process, no HTTP; the per-call work routes/mcp.ts does; ${quick ? 'quick' : 'full'}):`)
+  const rows = await micro.runObservabilityMicroBench({ quick })
+  console.log(micro.formatObservabilityMicro(rows, gatewayUs))
+  const telemetry = rows.find(r => r.variant === 'telemetry')
+  if (telemetry && gatewayUs !== undefined && Number.isFinite(gatewayUs)) {
+    const share = telemetry.addedUs / gatewayUs
+    console.log(`  telemetry's share of the gateway's CPU per call (it is CPU-bound, so about its share of throughput): ${(share * 100).toFixed(2)}% (target < 5%: ${share < 0.05 ? 'met' : 'NOT met'})`)
+  }
+  return rows
 }
 
 interface MicroModule {

@@ -37,6 +37,9 @@ import { purgeDueWorkspaces } from './lifecycle/purge.ts'
 import { WORKSPACE_CHANNEL, WorkspaceState } from './lifecycle/workspace-state.ts'
 import { NoticeBoard } from './notifications/board.ts'
 import { oauthRefreshFailed, oauthRefreshSucceeded, resolveRemovedServers, UpstreamFailureWatch, upstreamStatusNotices } from './notifications/watchers.ts'
+import { DebugBus } from './telemetry/debug-bus.ts'
+import { RedisFanOut } from './telemetry/debug-fanout.ts'
+import { DebugTokenSigner } from './auth/debug-token.ts'
 
 export interface Database {
   handle: DbHandle
@@ -71,6 +74,8 @@ export interface Gateway {
   /** Purge of due workspaces, usage retention, key age check. */
   jobs: LifecycleJobs
   lastConnected: LastConnected
+  /** The live debug console's bus (tests read its stats). */
+  debug: DebugBus
   /** The separate /metrics listener's URL, when TOOLGATE_METRICS_PORT is set. */
   metricsUrl?: string
   /** Set only on the start that generated it: print it once, it is not stored. */
@@ -180,14 +185,32 @@ export async function startGateway (settings: Settings, options: StartOptions): 
     }, 60 * 60 * 1000).unref()
     cleanups.push(async () => clearInterval(statePurge))
 
-    const metrics = new GatewayMetrics({ interceptors, pools, upstreamSessions: () => upstreams.sessionStatuses() })
+    // The live debug console: in memory; with REDIS_URL its events fan out across replicas.
+    const debug = new DebugBus({ maxBodyBytes: settings.debugMaxBodyBytes })
+    if (settings.redisUrl) {
+      debug.attachFanOut(new RedisFanOut({
+        url: settings.redisUrl, workspaceId, replicaId: debug.replicaId, logger,
+        deliver: (server, frame) => debug.deliverRemote(server, frame)
+      }))
+    }
+    cleanups.push(() => debug.close())
+
+    // TOOLGATE_TELEMETRY=off (a bench/diagnostic switch): neither metrics nor usage counting.
+    const metrics = settings.telemetry
+      ? new GatewayMetrics({
+        interceptors, pools, upstreamSessions: () => upstreams.sessionStatuses(),
+        debug: () => ({ subscribers: debug.subscriberCount(), eventsBuilt: debug.stats.eventsBuilt, dropped: debug.stats.dropped })
+      })
+      : undefined
     // Usage counts: flushed every usageFlushMs, and a last time after the HTTP server has stopped
     // taking calls (cleanups run in reverse) and before the database closes.
-    const usage = new UsageRecorder({
-      db, workspaceId, flushMs: settings.usageFlushMs,
-      onError: err => logger.warn({ err: { message: err.message } }, 'usage flush failed; counts kept for the next one')
-    })
-    cleanups.push(() => usage.close())
+    const usage = settings.telemetry
+      ? new UsageRecorder({
+        db, workspaceId, flushMs: settings.usageFlushMs,
+        onError: err => logger.warn({ err: { message: err.message } }, 'usage flush failed; counts kept for the next one')
+      })
+      : undefined
+    if (usage) cleanups.push(() => usage.close())
 
     // Workspace lifecycle: a purge (here or on another replica, told through WORKSPACE_CHANNEL)
     // drops the compiled config, so upstream sessions close and no resolved secret stays in memory.
@@ -227,21 +250,23 @@ export async function startGateway (settings: Settings, options: StartOptions): 
       upstreams,
       interceptors,
       savings,
-      metrics,
-      usage,
+      ...(metrics ? { metrics } : {}),
+      ...(usage ? { usage } : {}),
       oauth,
       workspace,
       lastConnected,
       notices,
-      upstreamFailures
+      upstreamFailures,
+      debug,
+      debugTokens: new DebugTokenSigner(keyRing.deriveKey('debug-token'))
     })
     cleanups.push(() => app.close())
     await app.listen({ host: settings.host, port: settings.port })
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : settings.port
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host
-    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, workspace, notices, jobs, lastConnected, close }
-    if (settings.metricsPort !== undefined) {
+    const gateway: Gateway = { app, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, workspaceId, keyRing, database, registry, upstreams, workspace, notices, jobs, lastConnected, debug, close }
+    if (settings.metricsPort !== undefined && metrics) {
       const metricsApp = buildMetricsApp(metrics)
       cleanups.push(() => metricsApp.close())
       await metricsApp.listen({ host: settings.metricsHost, port: settings.metricsPort })

@@ -40,6 +40,14 @@ export interface Settings {
   lastConnectedWriteMs: number
   /** Age of the active encryption key after which a "rotate the key" notice is raised (0: never). */
   keyRotationDays: number
+  /** `off` (a bench/diagnostic switch): no usage counting and no Prometheus metrics (no /metrics). */
+  telemetry: boolean
+  /** Live debug console: bodies in events are cut at this many bytes (0: sizes only). */
+  debugMaxBodyBytes: number
+  /** Live debug console: events held for one subscriber whose socket is not draining, in characters. */
+  debugMaxQueueBytes: number
+  /** With it, debug console events fan out across replicas through Redis pub/sub. */
+  redisUrl: string | undefined
 }
 
 export class SettingsError extends Error {
@@ -74,6 +82,24 @@ function trustProxy (raw: string | undefined): boolean | string | number {
   if (raw === 'true') return true
   if (/^\d+$/.test(raw)) return Number(raw) // number of hops
   return raw // comma-separated addresses/CIDRs, as Fastify takes them
+}
+
+function onOff (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (raw === 'on') return true
+  if (raw === 'off') return false
+  throw new SettingsError(name, `expected "on" or "off", got "${raw}"`)
+}
+
+function redisUrl (env: Env): string | undefined {
+  const raw = env.REDIS_URL
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  // The value may hold a password: never quoted back.
+  try { url = new URL(raw) } catch { throw new SettingsError('REDIS_URL', 'not a URL') }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new SettingsError('REDIS_URL', `expected a redis:// or rediss:// URL, got ${url.protocol}`)
+  return raw
 }
 
 function metricsPort (env: Env): number | undefined {
@@ -127,6 +153,10 @@ export function loadSettings (env: Env = process.env): Settings {
     usageFlushMs: integer(env, 'TOOLGATE_USAGE_FLUSH_MS', 5000, 0),
     deletionGraceDays: graceDays(env),
     lastConnectedWriteMs: integer(env, 'TOOLGATE_LAST_CONNECTED_WRITE_MS', 60_000, 1000),
-    keyRotationDays: integer(env, 'TOOLGATE_KEY_ROTATION_DAYS', 90, 0)
+    keyRotationDays: integer(env, 'TOOLGATE_KEY_ROTATION_DAYS', 90, 0),
+    telemetry: onOff(env, 'TOOLGATE_TELEMETRY', true),
+    debugMaxBodyBytes: integer(env, 'TOOLGATE_DEBUG_MAX_BODY_BYTES', 64 * 1024, 0),
+    debugMaxQueueBytes: integer(env, 'TOOLGATE_DEBUG_MAX_QUEUE_BYTES', 1024 * 1024, 1024),
+    redisUrl: redisUrl(env)
   }
 }

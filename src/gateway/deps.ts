@@ -20,6 +20,8 @@ import type { LastConnected } from '../telemetry/last-connected.ts'
 import type { WorkspaceState } from '../lifecycle/workspace-state.ts'
 import type { NoticeBoard } from '../notifications/board.ts'
 import type { UpstreamFailureWatch } from '../notifications/watchers.ts'
+import type { DebugBus } from '../telemetry/debug-bus.ts'
+import type { DebugTokenSigner } from '../auth/debug-token.ts'
 
 export interface GatewayDeps {
   settings: Settings
@@ -54,4 +56,8 @@ export interface GatewayDeps {
   notices?: NoticeBoard
   /** Counts consecutive upstream failures of api servers → `upstream.failing` notices. */
   upstreamFailures?: UpstreamFailureWatch
+  /** The live debug console's bus (in memory; calls are traced only while someone is subscribed). */
+  debug: DebugBus
+  /** Scoped tokens for one server's debug stream. */
+  debugTokens: DebugTokenSigner
 }

@@ -6,6 +6,7 @@ import type { CompiledServer } from '../tools/compiled.ts'
 import { executeTool, type CallOutcome } from '../tools/execute.ts'
 import type { UpstreamPools } from '../tools/pools.ts'
 import type { InterceptorSavings } from '../telemetry/savings.ts'
+import type { CallTrace } from '../telemetry/debug-bus.ts'
 import type { McpUpstream } from '../upstreams/types.ts'
 import { callUpstreamIntercepted } from './upstream-call.ts'
 import type { ConsentLinks } from '../oauth/consent-link.ts'
@@ -49,6 +50,8 @@ export interface DispatchContext {
   sessionId?: string
   /** Filled in for tools/call, for the request log line (names and numbers, never payloads). */
   call?: { tool: string, outcome?: CallOutcome, interceptorFailure?: CallOutcome['interceptorFailure'] }
+  /** The live debug console's trace of this tools/call: set only while someone is subscribed. */
+  debug?: CallTrace | undefined
 }
 
 export interface InitializeOutcome {
@@ -128,8 +131,12 @@ async function callTool (ctx: DispatchContext, params: Record<string, unknown> |
   ctx.call = { tool: name }
   if (ctx.server.kind !== undefined && ctx.server.kind !== 'api') {
     const upstream = requireUpstream(ctx, 'tools/call')
-    if (!ctx.server.requestChain && !ctx.server.responseChain) return await upstream.callTool(name, args ?? {}, callOptions(ctx))
-    const call = await callUpstreamIntercepted(ctx.server, upstream, name, args ?? {}, ctx.principal.endUserId, callOptions(ctx))
+    if (!ctx.server.requestChain && !ctx.server.responseChain) {
+      const forwarded = args ?? {}
+      if (ctx.debug) return await ctx.debug.forward(name, forwarded, () => upstream.callTool(name, forwarded, callOptions(ctx)))
+      return await upstream.callTool(name, forwarded, callOptions(ctx))
+    }
+    const call = await callUpstreamIntercepted(ctx.server, upstream, name, args ?? {}, ctx.principal.endUserId, callOptions(ctx), ctx.debug)
     if (call.intercepted) ctx.savings?.record(ctx.server.name, name, call.intercepted.bytesBefore, call.intercepted.bytesAfter)
     if (call.interceptorFailure) ctx.call.interceptorFailure = call.interceptorFailure
     return call.result
@@ -147,13 +154,14 @@ async function callTool (ctx: DispatchContext, params: Record<string, unknown> |
     name = meta.call.name
     args = meta.call.arguments
     ctx.call.tool = name
+    ctx.debug?.renamed(name)
   }
   const tool = ctx.server.tools.get(name)
   if (!tool) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`)
   if (ctx.consentLinks) checkRequestState(ctx.consentLinks, params?.requestState, { endUserId: ctx.principal.endUserId, server: ctx.server.name, tool: name })
   let outcome: CallOutcome
   try {
-    outcome = await executeTool(tool, args ?? {}, ctx.pools, { signal: ctx.signal, endUserId: ctx.principal.endUserId, ...(ctx.tokens ? { tokens: ctx.tokens } : {}) })
+    outcome = await executeTool(tool, args ?? {}, ctx.pools, { signal: ctx.signal, endUserId: ctx.principal.endUserId, debug: ctx.debug, ...(ctx.tokens ? { tokens: ctx.tokens } : {}) })
   } catch (err) {
     if (err instanceof ConsentRequired && ctx.consentLinks) {
       ctx.call.outcome = { result: errorResult(err.message), upstreamBytes: 0, upstreamMs: 0, errorKind: 'consent_required' }

@@ -2,6 +2,7 @@
 // request chain rewrites the arguments before they are forwarded, its response chain reshapes a
 // successful result. Without chains the call goes straight to the upstream (dispatch.ts).
 import { InterceptorFailure, type InterceptorContext } from '../interceptors/index.ts'
+import type { CallTrace } from '../telemetry/debug-bus.ts'
 import type { CompiledServer } from '../tools/compiled.ts'
 import { interceptArguments, interceptedResult, mcpResultPayload, resultBytes } from '../tools/intercept.ts'
 import { errorResult } from '../tools/result.ts'
@@ -15,12 +16,13 @@ export interface InterceptedUpstreamCall {
 
 export async function callUpstreamIntercepted (
   server: CompiledServer, upstream: McpUpstream, name: string, args: Record<string, unknown>,
-  endUserId: string | null, options: UpstreamCallOptions
+  endUserId: string | null, options: UpstreamCallOptions, debug?: CallTrace
 ): Promise<InterceptedUpstreamCall> {
   const ctx: InterceptorContext = { server: server.name, tool: name, arguments: args, endUserId }
   try {
     const forwarded = server.requestChain ? await interceptArguments(server.requestChain, args, ctx) : args
-    const result = await upstream.callTool(name, forwarded, options)
+    // The live debug console (only while someone is subscribed) sees what is forwarded and its answer.
+    const result = debug ? await debug.forward(name, forwarded, () => upstream.callTool(name, forwarded, options)) : await upstream.callTool(name, forwarded, options)
     if (!server.responseChain || result.isError === true) return { result }
     const payload = mcpResultPayload(result)
     if (!payload) return { result } // images, resources, several items: passed through as they are

@@ -36,6 +36,8 @@ export interface MetricsSources {
   pools?: UpstreamPools
   /** Upstream MCP session count by status. */
   upstreamSessions?: () => Map<string, number>
+  /** The live debug console: local subscribers, events built, frames dropped for slow subscribers. */
+  debug?: () => { subscribers: number, eventsBuilt: number, dropped: number }
 }
 
 export interface MetricsOptions {
@@ -72,7 +74,7 @@ export class GatewayMetrics {
     this.#toolLatency = new Histogram({ name: 'toolgate_tool_call_duration_seconds', help: 'Time to answer a tools/call, in seconds', labelNames: ['server', 'tool'] as const, buckets: LATENCY_BUCKETS, registers })
     this.#upstreamErrors = new Counter({ name: 'toolgate_upstream_errors_total', help: 'Failed upstream exchanges of tool calls, by kind (upstream_status, timeout, too_large, unreachable)', labelNames: ['server', 'kind'] as const, registers })
 
-    const { interceptors, pools, upstreamSessions } = sources
+    const { interceptors, pools, upstreamSessions, debug } = sources
     if (interceptors) {
       new Counter({
         name: 'toolgate_interceptor_failures_total',
@@ -116,6 +118,17 @@ export class GatewayMetrics {
           this.reset()
           for (const [status, count] of upstreamSessions()) this.set({ status }, count)
         }
+      })
+    }
+    if (debug) {
+      new Gauge({ name: 'toolgate_debug_subscribers', help: 'Open live debug console streams on this process', registers, collect () { this.set(debug().subscribers) } })
+      new Counter({
+        name: 'toolgate_debug_events_total', help: 'Debug console events built on this process (0 while nobody is subscribed)', registers,
+        collect () { this.reset(); this.inc(debug().eventsBuilt) }
+      })
+      new Counter({
+        name: 'toolgate_debug_dropped_total', help: 'Debug console frames dropped because a subscriber was not reading fast enough', registers,
+        collect () { this.reset(); this.inc(debug().dropped) }
       })
     }
   }

@@ -9,7 +9,7 @@ import { baseUrlProblem, mcpUrlProblem, pathParameters } from '../config/validat
 import { ConfigInvalidError, type ConfigProblem } from '../errors.ts'
 import { buildDiscoveryIndex } from '../discovery/index.ts'
 import { compileOAuthProvider } from '../oauth/compile.ts'
-import type { ArgumentBinding, CompiledConfig, CompiledOAuthProvider, CompiledServer, CompiledTool, CompiledUpstream, ToolDescriptor } from './compiled.ts'
+import type { ArgumentBinding, CompiledConfig, CompiledOAuthProvider, CompiledServer, CompiledTool, CompiledUpstream, DebugRedaction, ToolDescriptor } from './compiled.ts'
 
 export interface CompileDefaults {
   timeoutMs: number
@@ -226,16 +226,60 @@ export function compileConfig (
       const response = tool.response ? chainOf(interceptors, tool.response, at, 'response', chains, problems) : serverResponse
       if (request) one.requestChain = request
       if (response) one.responseChain = response
+      const redaction = toolRedaction(entry.provider, tool, values, secretNames)
+      if (redaction) one.debugRedaction = redaction
       compiled.tools.set(one.name, one)
       compiled.toolList.push(one)
       origins.add(one.origin)
     })
     if (server.discovery === true) compiled.discovery = buildDiscoveryIndex(compiled.toolList)
+    const redaction = serverRedaction(server, compiled, values, secretNames)
+    if (redaction) compiled.debugRedaction = redaction
     servers.set(server.name, compiled)
   })
 
   if (problems.length > 0) throw new ConfigInvalidError(problems)
   return { version, servers, origins, chains, oauthProviders }
+}
+
+/**
+ * What the live debug console hides: headers whose template references a SECRET variable (by
+ * name), and the SECRET values referenced anywhere in the templates (masked in every event).
+ */
+function redactionOf (
+  headers: Array<Record<string, string> | undefined>, others: Array<string | undefined>,
+  values: ReadonlyMap<string, string>, secretNames: ReadonlySet<string>
+): DebugRedaction | undefined {
+  const names = new Set<string>()
+  const secrets = new Set<string>()
+  const scan = (template: string): boolean => {
+    let found = false
+    for (const variable of referencedVariables(template)) {
+      if (!secretNames.has(variable)) continue
+      found = true
+      const value = values.get(variable)
+      if (value) secrets.add(value)
+    }
+    return found
+  }
+  for (const group of headers) for (const [name, template] of Object.entries(group ?? {})) if (scan(template)) names.add(name.toLowerCase())
+  for (const template of others) if (template !== undefined) scan(template)
+  return names.size === 0 && secrets.size === 0 ? undefined : { headers: [...names], secrets: [...secrets] }
+}
+
+function toolRedaction (provider: ProviderDoc, tool: ToolDoc, values: ReadonlyMap<string, string>, secretNames: ReadonlySet<string>): DebugRedaction | undefined {
+  if (secretNames.size === 0) return undefined
+  return redactionOf([provider.headers, tool.headers], [provider.baseUrl, tool.path], values, secretNames)
+}
+
+/** A server's upstream headers and URL/env, plus the secrets of all its tools. */
+function serverRedaction (server: ServerDoc, compiled: CompiledServer, values: ReadonlyMap<string, string>, secretNames: ReadonlySet<string>): DebugRedaction | undefined {
+  if (secretNames.size === 0) return undefined
+  const own = redactionOf([server.headers], [server.url, ...Object.values(server.env ?? {})], values, secretNames)
+  const secrets = new Set(own?.secrets)
+  for (const tool of compiled.toolList) for (const secret of tool.debugRedaction?.secrets ?? []) secrets.add(secret)
+  if (!own && secrets.size === 0) return undefined
+  return { headers: own?.headers ?? [], secrets: [...secrets] }
 }
 
 export { describeAjvErrors }

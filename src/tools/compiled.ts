@@ -74,6 +74,16 @@ export interface CompiledTool {
   oauth?: CompiledOAuthProvider
   /** Scopes the tool needs (asked for at consent; a token without them asks again). */
   scopes: string[]
+  /** What the live debug console hides of this tool's requests; absent when no SECRET is used. */
+  debugRedaction?: DebugRedaction
+}
+
+/** Computed at compile time for the live debug console (src/telemetry/debug-bus.ts). */
+export interface DebugRedaction {
+  /** Lower-case names of static headers whose value references a SECRET variable: shown as redacted. */
+  headers: string[]
+  /** The SECRET values used: masked wherever they appear in an event (URL, headers, bodies). */
+  secrets: string[]
 }
 
 /** How to reach a remote-mcp server, variables resolved (secrets in memory only). */
@@ -135,6 +145,11 @@ export interface CompiledServer {
   responseChain?: CompiledChain
   /** api with `discovery: true`: the search index over toolList, built once per config version. */
   discovery?: DiscoveryIndex
+  /**
+   * For the live debug console: `headers` of the upstream connection (remote-mcp) that reference a
+   * SECRET; `secrets`: every SECRET value this server uses (its tools' and its upstream's).
+   */
+  debugRedaction?: DebugRedaction
 }
 
 export interface CompiledConfig {

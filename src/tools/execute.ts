@@ -9,6 +9,7 @@ import { consentScopes } from '../oauth/tokens.ts'
 import type { UpstreamTokens } from '../oauth/tokens.ts'
 import type { Grant } from '../oauth/vault.ts'
 import type { CompiledTool, TokenInjection } from './compiled.ts'
+import type { CallDebug } from '../telemetry/debug-bus.ts'
 import { bodyPayload, interceptArguments, interceptedResult, redactedHeaders, resultBytes } from './intercept.ts'
 import type { UpstreamPools } from './pools.ts'
 import { errorResult, successResult, upstreamErrorResult, type ToolResult } from './result.ts'
@@ -33,6 +34,8 @@ export interface CallOptions {
   endUserId?: string | null
   /** End users' upstream tokens, for tools whose provider uses OAuth. */
   tokens?: UpstreamTokens
+  /** The live debug console's trace; present only while someone is subscribed (src/telemetry/debug-bus.ts). */
+  debug?: CallDebug | undefined
 }
 
 class ArgumentError extends Error {}
@@ -151,15 +154,26 @@ export async function executeTool (tool: CompiledTool, rawArgs: unknown, pools: 
   if (tool.oauth) {
     // ConsentRequired / TokenUnavailable propagate: the MCP layer answers them per protocol era.
     if (!options.tokens || !options.endUserId) return { result: errorResult(`Tool ${tool.name} needs an end user's ${tool.oauth.name} authorization`), upstreamBytes: 0, upstreamMs: 0, errorKind: 'unauthorized' }
-    let grant = await options.tokens.forCall(options.endUserId, tool.oauth, tool.scopes)
-    fetched = await fetchUpstream(tool, withToken(path, tool.oauth.inject, grant), withTokenHeader(headers, tool.oauth.inject, grant), body, pools, options, started)
+    const oauth = tool.oauth
+    const tokens = options.tokens
+    const endUserId = options.endUserId
+    const send = async (grant: Grant) => {
+      const withPath = withToken(path, oauth.inject, grant)
+      const withHeaders = withTokenHeader(headers, oauth.inject, grant)
+      // The debug console never shows the end user's token, wherever it was injected.
+      options.debug?.upstreamRequest(tool, withPath, withHeaders, body, { secrets: [grant.accessToken], ...('header' in oauth.inject ? { headers: [oauth.inject.header] } : { query: [oauth.inject.query] }) })
+      return await fetchUpstream(tool, withPath, withHeaders, body, pools, options, started)
+    }
+    let grant = await tokens.forCall(endUserId, oauth, tool.scopes)
+    fetched = await send(grant)
     // A 401 may mean the token was revoked or expired early: refresh once and retry, then consent.
     if ('outcome' in fetched && fetched.outcome.upstreamStatus === 401) {
-      grant = await options.tokens.afterRejection(options.endUserId, tool.oauth, grant, tool.scopes)
-      fetched = await fetchUpstream(tool, withToken(path, tool.oauth.inject, grant), withTokenHeader(headers, tool.oauth.inject, grant), body, pools, options, started)
-      if ('outcome' in fetched && fetched.outcome.upstreamStatus === 401) throw new ConsentRequired('rejected', tool.oauth, consentScopes(tool.oauth, tool.scopes))
+      grant = await tokens.afterRejection(endUserId, oauth, grant, tool.scopes)
+      fetched = await send(grant)
+      if ('outcome' in fetched && fetched.outcome.upstreamStatus === 401) throw new ConsentRequired('rejected', oauth, consentScopes(oauth, tool.scopes))
     }
   } else {
+    options.debug?.upstreamRequest(tool, path, headers, body)
     fetched = await fetchUpstream(tool, path, headers, body, pools, options, started)
   }
   if ('outcome' in fetched) return fetched.outcome
@@ -233,6 +247,7 @@ async function fetchUpstream (
     const failed = status >= 300
     const declared = Number(response.headers['content-length'])
     if (declared > tool.maxResponseBytes && !failed) {
+      options.debug?.upstreamResponse(tool, status, response.headers, undefined, declared, performance.now() - started)
       discard(response.body)
       return { outcome: tooLarge(tool, status, declared, started) }
     }
@@ -252,9 +267,13 @@ async function fetchUpstream (
       body.once('end', () => resolve(true))
       body.once('error', reject)
     })
-    if (!complete && !failed) return { outcome: tooLarge(tool, status, received, started) }
+    if (!complete && !failed) {
+      options.debug?.upstreamResponse(tool, status, response.headers, undefined, received, performance.now() - started)
+      return { outcome: tooLarge(tool, status, received, started) }
+    }
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)
     const upstreamMs = performance.now() - started
+    options.debug?.upstreamResponse(tool, status, response.headers, bytes, received, upstreamMs)
     if (failed) {
       const location = status < 400 ? response.headers.location : undefined
       const statusText = (STATUS_CODES[status] ?? '') + (location ? ` (redirect to ${String(location)} not followed)` : '')

@@ -12,7 +12,7 @@ export interface Redactor {
   readonly longestSecret: number
 }
 
-export function createRedactor (secrets: readonly string[]): Redactor {
+export function createRedactor (secrets: readonly string[], replacement = REDACTED): Redactor {
   const forms = new Set<string>()
   for (const secret of secrets) {
     if (secret === '') continue
@@ -25,7 +25,7 @@ export function createRedactor (secrets: readonly string[]): Redactor {
   // matched inside it, and the replacement text is never searched again.
   const ordered = [...forms].sort((a, b) => b.length - a.length)
   const pattern = new RegExp(ordered.map(escapeRegExp).join('|'), 'g')
-  return { redact: text => text.replace(pattern, REDACTED), longestSecret: ordered[0]!.length }
+  return { redact: text => text.replace(pattern, replacement), longestSecret: ordered[0]!.length }
 }
 
 function escapeRegExp (text: string): string {

@@ -6,10 +6,10 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts'
 
-let cluster: Promise<{ adminUrl: string, stop: () => Promise<void> }> | undefined
+let cluster: Promise<{ adminUrl: string, stop: () => Promise<void>, dataDir?: string }> | undefined
 let counter = 0
 
-async function startCluster (): Promise<{ adminUrl: string, stop: () => Promise<void> }> {
+async function startCluster (): Promise<{ adminUrl: string, stop: () => Promise<void>, dataDir?: string }> {
   if (process.env.TEST_DATABASE_URL) return { adminUrl: process.env.TEST_DATABASE_URL, stop: async () => {} }
   const dir = await mkdtemp(join(tmpdir(), 'toolgate-test-pg-'))
   const embedded: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir: dir })
@@ -21,6 +21,7 @@ async function startCluster (): Promise<{ adminUrl: string, stop: () => Promise<
   }
   return {
     adminUrl: embedded.connectionString,
+    dataDir: dir,
     stop: async () => {
       await embedded.stop()
       await rm(dir, { recursive: true, force: true })
@@ -40,6 +41,11 @@ export async function freshDatabase (): Promise<string> {
   const url = new URL(adminUrl)
   url.pathname = `/${name}`
   return url.toString()
+}
+
+/** The embedded test cluster's directory (its data files, WAL, logs); undefined with TEST_DATABASE_URL. */
+export async function testClusterDir (): Promise<string | undefined> {
+  return cluster ? (await cluster).dataDir : undefined
 }
 
 /** Stops the embedded cluster (call from the test file's teardown). */

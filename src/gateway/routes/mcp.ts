@@ -28,6 +28,7 @@ import { toErrorBody } from '../plugins/error-handler.ts'
 import { callLog } from '../plugins/request-log.ts'
 import { workspaceRefusal } from '../plugins/workspace-gate.ts'
 import { recordCall } from '../../telemetry/usage.ts'
+import type { CallEnd, CallTrace } from '../../telemetry/debug-bus.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -96,6 +97,18 @@ function progressToken (message: JsonRpcRequest): string | number | undefined {
   const meta = message.params?._meta as Record<string, unknown> | undefined
   const token = meta?.progressToken
   return typeof token === 'string' || typeof token === 'number' ? token : undefined
+}
+
+/** How a traced call ended, from what dispatch left in ctx.call. */
+function traceEnd (ctx: DispatchContext, result: unknown): CallEnd {
+  const outcome = ctx.call?.outcome
+  const end: CallEnd = { result }
+  if (outcome?.errorKind !== undefined) end.errorKind = outcome.errorKind
+  if (outcome?.upstreamStatus !== undefined) end.upstreamStatus = outcome.upstreamStatus
+  if (outcome?.intercepted) end.intercepted = outcome.intercepted
+  const failure = outcome?.interceptorFailure ?? ctx.call?.interceptorFailure
+  if (failure) end.interceptorFailure = failure
+  return end
 }
 
 export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promise<void> {
@@ -207,20 +220,28 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
     const started = performance.now()
     let result: unknown
     let thrown: string | undefined
+    // The live debug console: a trace only while some replica has a subscriber for this server;
+    // otherwise nothing is built (src/telemetry/debug-bus.ts).
+    const trace = message.method === 'tools/call' && deps.debug.hasSubscribers(ctx.server.name)
+      ? startTrace(message, ctx, session)
+      : undefined
     try {
       if (session && (message.method === 'resources/subscribe' || message.method === 'resources/unsubscribe')) {
         return resultResponse(message.id, await subscription(message, ctx, session))
       }
       result = await dispatch(message, ctx)
+      trace?.finish(traceEnd(ctx, result))
       return resultResponse(message.id, result)
     } catch (err) {
       thrown = err instanceof RpcError ? 'rpc_error' : 'internal'
       if (err instanceof RpcError) {
         log.rpcError = err.code
+        trace?.finish({ ...traceEnd(ctx, undefined), error: { code: err.code, message: err.message } })
         return errorResponse(message.id, err.code, err.message, err.data)
       }
       request.log.error({ err: { type: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack } }, 'dispatch failed')
       log.rpcError = INTERNAL_ERROR
+      trace?.finish({ ...traceEnd(ctx, undefined), error: { code: INTERNAL_ERROR, message: 'Internal error' } })
       return errorResponse(message.id, INTERNAL_ERROR, 'Internal error')
     } finally {
       if (ctx.call) {
@@ -243,6 +264,18 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
         if (outcome && deps.upstreamFailures) deps.upstreamFailures.record(ctx.server.name, ctx.call.tool, outcome)
       }
     }
+  }
+
+  /** The debug trace of a tools/call (someone is subscribed), with its first event: the MCP request. */
+  function startTrace (message: JsonRpcRequest, ctx: DispatchContext, session: SessionClaims | undefined): CallTrace | undefined {
+    const name = message.params?.name
+    const trace = deps.debug.startCall(ctx.server, typeof name === 'string' ? name : '', {
+      endUserId: ctx.principal.endUserId, apiKeyId: ctx.principal.apiKeyId, sessionId: session?.id
+    })
+    if (!trace) return undefined
+    ctx.debug = trace
+    trace.mcpRequest(message.method, ctx.version, message.params)
+    return trace
   }
 
   /** resources/subscribe and resources/unsubscribe of a legacy session. */

@@ -1,4 +1,5 @@
-// /api/v1: the admin API. Every route needs the admin token.
+// /api/v1: the admin API. Every route needs the admin token (the debug stream also takes its own
+// scoped token: routes/admin/debug.ts).
 import type { FastifyInstance } from 'fastify'
 import { parse as parseYaml } from 'yaml'
 import { providerSchema, serverSchema, toolSchema, variableSchema, type ProviderDoc, type ServerDoc, type ToolDoc, type VariableDoc } from '../../../config/document.ts'
@@ -9,6 +10,7 @@ import { apiKeyRoutes } from './api-keys.ts'
 import { auditRoutes } from './audit.ts'
 import { registerCollection } from './collection.ts'
 import { configRoutes } from './config.ts'
+import { debugRoutes } from './debug.ts'
 import { interceptorRoutes } from './interceptors.ts'
 import { oauthAdminRoutes } from './oauth.ts'
 import { openApiImportRoutes } from './openapi-import.ts'
@@ -38,6 +40,7 @@ export async function adminRoutes (app: FastifyInstance, deps: GatewayDeps): Pro
   usageRoutes(app, deps)
   workspaceRoutes(app, deps)
   notificationRoutes(app, deps)
+  debugRoutes(app, deps)
 
   registerCollection<ProviderDoc>(app, deps, {
     path: '/providers', noun: 'provider', schema: providerSchema,
