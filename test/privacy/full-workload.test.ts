@@ -1,10 +1,11 @@
 // Issue 6's privacy test: a real Toolgate process (src/main.ts, its own embedded Postgres in a data
 // dir) runs a full workload — api and remote-mcp tools with interceptors, an end user's OAuth
-// consent and refresh, errors of every kind, rate-limit rejections — with unique canaries in tool
+// consent and refresh, errors of every kind, rate-limit rejections, a debug subscriber — with unique canaries in tool
 // arguments, upstream bodies, upstream response headers, a secret variable, an OAuth client secret,
 // the OAuth tokens and the client's API key. Afterwards, for every canary and its base64, base64url
 // and hex forms: no table row, no file under the data dir (Postgres heap and WAL included) and
-// nothing the process wrote to stdout or stderr contains it; no table holds the client's address.
+// nothing the process wrote to stdout or stderr contains it (only the volatile debug stream may,
+// and it still hides secrets, keys and tokens); no table holds the client's address.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +19,7 @@ import { startMockUpstream } from '../fixtures/mock-upstream.ts'
 import { startMockGoogle } from '../fixtures/oauth/index.ts'
 import { freePort, killMain, startMain } from '../helpers/cli.ts'
 import { dumpDatabase, encodings } from '../helpers/dump.ts'
+import { openDebug } from '../helpers/debug.ts'
 import { completeConsent, linkIn } from '../helpers/oauth.ts'
 
 t.setTimeout(240_000)
@@ -94,6 +96,9 @@ t.test('nothing of a full workload is written down', async t => {
     t.teardown(() => client.close())
     return client
   }
+  // The live debug console watches the api server's calls: the one place payloads may appear.
+  const debug = await openDebug(base, 'demo', { token: CANARIES.adminToken })
+  t.teardown(() => debug.close())
   const demo = await connect('demo')
   const text = (result: Awaited<ReturnType<Client['callTool']>>) => JSON.stringify(result)
 
@@ -135,6 +140,15 @@ t.test('nothing of a full workload is written down', async t => {
     ['apiKey', encodings(apiKey)],
     ...tokens.map((token, i) => [`oauth value ${i}`, encodings(token)] as [string, string[]])
   ])
+
+  const stream = (await debug.drain(500), debug.raw())
+  t.match(stream, CANARIES.argument, 'the debug stream carries payloads (volatile by design)')
+  t.match(stream, CANARIES.upstreamBody)
+  for (const name of ['secretVariable', 'adminToken'] as const) t.notOk(encodings(CANARIES[name]).some(form => stream.includes(form)), `the debug stream redacts the ${name}`)
+  t.notOk(encodings(apiKey).some(form => stream.includes(form)), 'the debug stream never shows the client\'s API key')
+  for (const token of google.accessTokensOf('alice')) t.notOk(stream.includes(token), 'the debug stream never shows the end user\'s OAuth token')
+  t.match(stream, '"tool":"whoami"', 'the OAuth calls were traced')
+  await debug.close()
 
   const tables = await dumpDatabase(db)
   t.ok(tables.size >= 15, `${tables.size} tables dumped`)
