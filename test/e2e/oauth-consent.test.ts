@@ -6,34 +6,20 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ElicitationCompleteNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
-import { startMockGitHub, startMockGoogle, type MockGitHub, type MockGoogle } from '../fixtures/oauth/index.ts'
-import { useTestCluster, openTestDb, type TestGateway } from '../helpers/gateway.ts'
+import type { MockGitHub, MockGoogle } from '../fixtures/oauth/index.ts'
+import { useTestCluster, type TestGateway } from '../helpers/gateway.ts'
 import { initializeMessage, mcpRaw } from '../helpers/mcp-raw.ts'
-import { beginConsent, completeConsent, finishConsent, linkIn, oauthConfig, startOAuthGateway } from '../helpers/oauth.ts'
+import { beginConsent, completeConsent, finishConsent, linkIn, startOAuthSetup, type OAuthSetup } from '../helpers/oauth.ts'
 
 useTestCluster(t)
 
 let google: MockGoogle
 let github: MockGitHub
 let gw: TestGateway
-let handle: ReturnType<typeof openTestDb>
-let db: ReturnType<typeof openTestDb>['db']
+let db: OAuthSetup['db']
 
 t.before(async () => {
-  google = await startMockGoogle()
-  github = await startMockGitHub()
-  gw = await startOAuthGateway(t)
-  google.redirectUris = [`${gw.settings.publicUrl}/oauth/callback`]
-  github.redirectUris = [`${gw.settings.publicUrl}/oauth/callback`]
-  const applied = await gw.applyConfig(oauthConfig(google, github))
-  if (applied.status !== 200) throw new Error(`config not applied: ${await applied.text()}`)
-  handle = openTestDb(gw.databaseUrl)
-  db = handle.db
-})
-t.teardown(async () => {
-  await handle?.db.destroy()
-  await google?.close()
-  await github?.close()
+  ({ google, github, gw, db } = await startOAuthSetup(t))
 })
 
 async function legacyClient (key: string, capabilities: Record<string, unknown>): Promise<Client> {

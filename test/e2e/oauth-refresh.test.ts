@@ -7,10 +7,10 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { startMockGitHub, startMockGoogle, type MockGitHub, type MockGoogle } from '../fixtures/oauth/index.ts'
+import type { MockGitHub, MockGoogle } from '../fixtures/oauth/index.ts'
 import { freePort, killMain, startMain } from '../helpers/cli.ts'
-import { ADMIN_TOKEN, openTestDb, useTestCluster, type TestGateway } from '../helpers/gateway.ts'
-import { completeConsent, linkIn, oauthConfig, startOAuthGateway } from '../helpers/oauth.ts'
+import { ADMIN_TOKEN, useTestCluster, type TestGateway } from '../helpers/gateway.ts'
+import { completeConsent, linkIn, oauthConfig, startOAuthSetup, type OAuthSetup } from '../helpers/oauth.ts'
 
 useTestCluster(t)
 t.setTimeout(180_000)
@@ -18,7 +18,7 @@ t.setTimeout(180_000)
 let google: MockGoogle
 let github: MockGitHub
 let gw: TestGateway
-let handle: ReturnType<typeof openTestDb>
+let handle: { db: OAuthSetup['db'] }
 let key: string
 let aliceId: string
 
@@ -34,25 +34,15 @@ const row = async () => await handle.db.selectFrom('oauth_tokens').selectAll().w
 const expireStored = async () => await handle.db.updateTable('oauth_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('end_user_id', '=', aliceId).execute()
 
 t.before(async () => {
-  google = await startMockGoogle()
-  github = await startMockGitHub()
-  gw = await startOAuthGateway(t)
-  google.redirectUris = [`${gw.settings.publicUrl}/oauth/callback`]
-  github.redirectUris = [`${gw.settings.publicUrl}/oauth/callback`]
-  const applied = await gw.applyConfig(oauthConfig(google, github))
-  if (applied.status !== 200) throw new Error(`config not applied: ${await applied.text()}`)
-  handle = openTestDb(gw.databaseUrl)
+  let db: OAuthSetup['db']
+  ({ google, github, gw, db } = await startOAuthSetup(t))
+  handle = { db }
   key = await gw.createKey({ endUser: 'alice' })
   const client = await connect(gw.url)
   const first = await client.callTool({ name: 'google_whoami', arguments: {} })
   const consent = await completeConsent(linkIn(text(first)), 'alice')
   if (consent.status !== 200) throw new Error(consent.page)
   aliceId = (await handle.db.selectFrom('end_users').select('id').where('external_id', '=', 'alice').executeTakeFirstOrThrow()).id
-})
-t.teardown(async () => {
-  await handle?.db.destroy()
-  await google?.close()
-  await github?.close()
 })
 
 t.test('50 concurrent calls with an expired token: exactly one refresh, every call succeeds, the rotated refresh token is stored', async t => {

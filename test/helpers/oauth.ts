@@ -2,9 +2,9 @@
 // the redirect URI must point at it), the config for the mock providers, and a tiny browser with
 // a cookie jar that follows a consent link the way a user would.
 import type { Test } from 'tap'
-import type { MockProvider } from '../fixtures/oauth/index.ts'
+import { startMockGitHub, startMockGoogle, type MockGitHub, type MockGoogle, type MockProvider } from '../fixtures/oauth/index.ts'
 import { freePort } from './cli.ts'
-import { startTestGateway, type TestGateway } from './gateway.ts'
+import { openTestDb, startTestGateway, type TestGateway } from './gateway.ts'
 
 export async function startOAuthGateway (t: Test, env: Record<string, string> = {}): Promise<TestGateway> {
   const port = await freePort()
@@ -111,4 +111,30 @@ export function oauthConfig (google: MockProvider, github: MockProvider, options
       ]
     }]
   }
+}
+
+export interface OAuthSetup {
+  google: MockGoogle
+  github: MockGitHub
+  gw: TestGateway
+  /** Direct database access for assertions. */
+  db: ReturnType<typeof openTestDb>['db']
+}
+
+/** Both mock providers, a gateway registered with them, the `oauthConfig` applied; all stopped at teardown. */
+export async function startOAuthSetup (t: Test): Promise<OAuthSetup> {
+  const google = await startMockGoogle()
+  const github = await startMockGitHub()
+  const gw = await startOAuthGateway(t)
+  google.redirectUris = [`${gw.settings.publicUrl}/oauth/callback`]
+  github.redirectUris = [`${gw.settings.publicUrl}/oauth/callback`]
+  const applied = await gw.applyConfig(oauthConfig(google, github))
+  if (applied.status !== 200) throw new Error(`config not applied: ${await applied.text()}`)
+  const { db } = openTestDb(gw.databaseUrl)
+  t.teardown(async () => {
+    await db.destroy()
+    await google.close()
+    await github.close()
+  })
+  return { google, github, gw, db }
 }
