@@ -363,7 +363,7 @@ t.test('a slow subscriber: drops counted and signalled, calls keep completing, o
   const upstream = await startMockUpstream({ record: false })
   t.teardown(() => upstream.close())
   // Default body limit (64 KiB): each call puts about 2 × 60 KB of events in each subscriber's way.
-  const gw = await startTestGateway(t, { TOOLGATE_DEBUG_MAX_QUEUE_BYTES: '262144' })
+  const gw = await startTestGateway(t, { TOOLGATE_DEBUG_MAX_QUEUE_BYTES: String(4 * 1024 * 1024) })
   t.equal((await gw.applyConfig(config(upstream))).status, 200)
   const key = await gw.createKey({ endUser: 'debug-user' })
   const bus = gw.gateway.debug
@@ -375,7 +375,7 @@ t.test('a slow subscriber: drops counted and signalled, calls keep completing, o
   const { session, version } = await rawSession(gw.url, 'dbg', key)
   const CALLS = 300
   let ok = 0
-  // 300 × 120 KB: far more than the stalled socket's kernel buffers and its 256 KiB queue hold.
+  // 300 × 120 KB: far more than the stalled socket's kernel buffers and its 4 MiB queue hold.
   const call = async (i: number) => {
     const reply = await mcpRaw(gw.url, 'dbg', { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'big', arguments: { bytes: 60_000 } } }, { key, session, version })
     if (reply.status === 200 && reply.json?.result?.isError !== true) ok++
