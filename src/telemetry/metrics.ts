@@ -145,8 +145,8 @@ export class GatewayMetrics {
   }
 
   /** One tools/call, answered: `seconds` from dispatch to answer. */
-  toolCall (server: CompiledServer, tool: string, seconds: number, failed: boolean, outcome: CallOutcome | undefined): void {
-    const series = this.#seriesFor(server, tool)
+  toolCall (server: CompiledServer, tool: string, seconds: number, failed: boolean, outcome: CallOutcome | undefined, upstream?: { knowsTool (name: string): boolean }): void {
+    const series = this.#seriesFor(server, tool, upstream)
     series.calls.inc()
     series.latency.observe(seconds)
     if (failed) series.errors.inc()
@@ -158,10 +158,11 @@ export class GatewayMetrics {
     }
   }
 
-  #seriesFor (server: CompiledServer, tool: string): ToolSeries {
+  /** A tool's series: config tools, and remote-mcp/stdio tools the upstream listed, by name; others `_other`. */
+  #seriesFor (server: CompiledServer, tool: string, upstream?: { knowsTool (name: string): boolean }): ToolSeries {
     let byTool = this.#series.get(server)
     if (!byTool) this.#series.set(server, byTool = new Map())
-    const label = server.tools.has(tool) ? tool : OTHER_TOOL
+    const label = server.tools.has(tool) || upstream?.knowsTool(tool) === true ? tool : OTHER_TOOL
     let series = byTool.get(label)
     if (!series) {
       series = {

@@ -32,6 +32,8 @@ export class SessionUpstream extends EventEmitter<McpUpstreamEvents> implements 
   readonly #session: UpstreamSession
   #rules: NameRules
   readonly #cache = new Map<CachedList, { generation: number, items: Promise<Item[]> }>()
+  /** Exposed names of the last tools list (metrics label calls by them, anything else `_other`). */
+  #toolNames = new Set<string>()
   readonly #generation: Record<CachedList, number> = { tools: 0, resources: 0, resourceTemplates: 0, prompts: 0 }
   readonly #inFlight = new Set<Promise<unknown>>()
   /** Progress callbacks of the requests in flight, by the progress token sent upstream. */
@@ -84,7 +86,13 @@ export class SessionUpstream extends EventEmitter<McpUpstreamEvents> implements 
   }
 
   async listTools (): Promise<Item[]> {
-    return this.#rules.exposeTools(await this.#list('tools'))
+    const tools = this.#rules.exposeTools(await this.#list('tools'))
+    this.#toolNames = new Set(tools.map(tool => tool.name as string))
+    return tools
+  }
+
+  knowsTool (name: string): boolean {
+    return this.#toolNames.has(name)
   }
 
   async callTool (name: string, args: Record<string, unknown>, options: UpstreamCallOptions = {}): Promise<Item> {

@@ -41,6 +41,8 @@ export interface McpUpstream extends EventEmitter<McpUpstreamEvents> {
   /** What the upstream announced in initialize. */
   capabilities (): Promise<UpstreamCapabilities>
   listTools (): Promise<Array<Record<string, unknown>>>
+  /** Whether the last tools list handed out had a tool of that (exposed) name: bounded metric labels. */
+  knowsTool (name: string): boolean
   callTool (name: string, args: Record<string, unknown>, options?: UpstreamCallOptions): Promise<Record<string, unknown>>
   listResources (): Promise<Array<Record<string, unknown>>>
   listResourceTemplates (): Promise<Array<Record<string, unknown>>>

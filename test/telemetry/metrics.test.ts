@@ -3,6 +3,7 @@
 // Prometheus text, the admin token on the main port, the separate listener, and that no payload
 // or client address ever reaches a label.
 import t from 'tap'
+import { startFixtureServer } from '../fixtures/mcp-fixture-server.ts'
 import { startMockUpstream } from '../fixtures/mock-upstream.ts'
 import { ADMIN_TOKEN, startTestGateway, useTestCluster } from '../helpers/gateway.ts'
 
@@ -141,4 +142,24 @@ t.test('TOOLGATE_METRICS_PORT: a separate listener without auth, and none on the
   t.same(parse(await response.text()).bad, [])
   t.equal((await scrape(gw.url, ADMIN_TOKEN)).status, 404, 'not on the main port, even with the admin token')
   t.equal((await fetch(`${metricsUrl}/api/v1/config`)).status, 404, 'the metrics listener serves nothing else')
+})
+
+t.test('remote-mcp tools are labelled by the names the upstream listed; anything else is _other', async t => {
+  const fixture = await startFixtureServer()
+  t.teardown(() => fixture.close())
+  const gw = await startTestGateway(t)
+  t.equal((await gw.applyConfig({ servers: [{ name: 'fx', kind: 'remote-mcp', url: fixture.url, transport: 'streamable-http', include: ['echo', 'alpha'] }] })).status, 200)
+  const client = await gw.connect('fx', await gw.createKey())
+  t.same((await client.listTools()).tools.map(tool => tool.name).sort(), ['alpha', 'echo'])
+  await client.callTool({ name: 'echo', arguments: { text: CANARY } })
+  await client.callTool({ name: 'echo', arguments: { text: 'x' } })
+  await client.callTool({ name: 'alpha', arguments: {} })
+  await client.callTool({ name: `made-up-${CANARY}`, arguments: {} }).catch(() => {})
+  await client.callTool({ name: 'beta', arguments: {} }).catch(() => {})
+  const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text()
+  const { samples } = parse(text)
+  t.equal(samples.get('toolgate_tool_calls_total{server="fx",tool="echo"}'), 2)
+  t.equal(samples.get('toolgate_tool_calls_total{server="fx",tool="alpha"}'), 1)
+  t.equal(samples.get('toolgate_tool_calls_total{server="fx",tool="_other"}'), 2, 'a made-up name and a tool the include filter hides')
+  t.notOk(text.includes(CANARY), 'no argument or client-chosen name in a label')
 })

@@ -259,7 +259,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: GatewayDeps): Promi
           log.errorKind = 'interceptor'
           log.interceptor = failure.logFields()
         }
-        deps.metrics?.toolCall(ctx.server, ctx.call.tool, (performance.now() - started) / 1000, thrown !== undefined || outcome?.result.isError === true, outcome)
+        deps.metrics?.toolCall(ctx.server, ctx.call.tool, (performance.now() - started) / 1000, thrown !== undefined || outcome?.result.isError === true, outcome, ctx.upstream)
         if (deps.usage) recordCall(deps.usage, ctx.server.name, ctx.principal.endUserId, ctx.call, performance.now() - started, thrown, result)
         if (outcome && deps.upstreamFailures) deps.upstreamFailures.record(ctx.server.name, ctx.call.tool, outcome)
       }
