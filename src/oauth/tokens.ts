@@ -106,8 +106,7 @@ export class UpstreamTokens {
       const refreshed: Grant = {
         accessToken: tokens.accessToken,
         tokenType: tokens.tokenType,
-        scopes: tokens.scopes ?? current.scopes,
-        version: this.now()
+        scopes: tokens.scopes ?? current.scopes
       }
       const refreshToken = tokens.refreshToken ?? current.refreshToken
       if (refreshToken) refreshed.refreshToken = refreshToken

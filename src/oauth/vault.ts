@@ -18,8 +18,6 @@ export interface Grant {
   tokenType: string
   expiresAt?: Date
   scopes: string[]
-  /** When the row last changed: another replica's refresh shows here. */
-  version: number
 }
 
 /** What the connection APIs show: never a token. */
@@ -54,7 +52,7 @@ export class TokenVault {
   /** The end user's grant for a provider; `forUpdate` locks the row until the transaction ends. */
   async read (endUserId: string, provider: string, executor: Executor = this.db, forUpdate = false): Promise<Grant | undefined> {
     let query = executor.selectFrom('oauth_tokens')
-      .select(['access_token', 'refresh_token', 'key_id', 'token_type', 'expires_at', 'scopes', 'granted_at', 'refreshed_at'])
+      .select(['access_token', 'refresh_token', 'key_id', 'token_type', 'expires_at', 'scopes'])
       .where('workspace_id', '=', this.workspaceId).where('end_user_id', '=', endUserId).where('provider', '=', provider)
     if (forUpdate) query = query.forUpdate()
     const row = await query.executeTakeFirst()
@@ -64,8 +62,7 @@ export class TokenVault {
     const grant: Grant = {
       accessToken: open(row.access_token, 'access_token'),
       tokenType: row.token_type,
-      scopes: row.scopes,
-      version: (row.refreshed_at ?? new Date(row.granted_at)).getTime()
+      scopes: row.scopes
     }
     if (row.refresh_token) grant.refreshToken = open(row.refresh_token, 'refresh_token')
     if (row.expires_at) grant.expiresAt = row.expires_at
