@@ -4,7 +4,8 @@
 // keyRing.deriveKey('debug-token'). Any replica with the same key ring verifies one without shared
 // state. There is no revocation list: a token is short-lived (at most an hour) by design, and a
 // new first key in the ring ends all of them.
-import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { FieldSigner } from '../crypto/signed-fields.ts'
 
 export const DEBUG_TOKEN_PREFIX = 'tgd_'
 export const DEBUG_TOKEN_DEFAULT_TTL_S = 15 * 60
@@ -24,23 +25,18 @@ export type DebugTokenCheck =
   | { ok: false, reason: 'invalid' | 'expired' | 'other_server' }
 
 export class DebugTokenSigner {
-  private readonly key: KeyObject
+  private readonly signer: FieldSigner
   private readonly now: () => number
 
   constructor (key: Buffer, options: { now?: () => number } = {}) {
-    this.key = createSecretKey(key)
+    this.signer = new FieldSigner(key)
     this.now = options.now ?? Date.now
-  }
-
-  private mac (payload: string): Buffer {
-    return createHmac('sha256', this.key).update(payload).digest()
   }
 
   issue (workspaceId: string, server: string, ttlSeconds = DEBUG_TOKEN_DEFAULT_TTL_S): { token: string, claims: DebugTokenClaims } {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > DEBUG_TOKEN_MAX_TTL_S) throw new RangeError(`ttlSeconds must be an integer from 1 to ${DEBUG_TOKEN_MAX_TTL_S}`)
     const claims: DebugTokenClaims = { id: randomBytes(12).toString('base64url'), workspaceId, server, expiresAt: this.now() + ttlSeconds * 1000 }
-    const payload = Buffer.from(JSON.stringify([VERSION, claims.workspaceId, claims.server, claims.expiresAt, claims.id])).toString('base64url')
-    return { token: `${DEBUG_TOKEN_PREFIX}${payload}.${this.mac(payload).toString('base64url')}`, claims }
+    return { token: DEBUG_TOKEN_PREFIX + this.signer.sign([VERSION, claims.workspaceId, claims.server, claims.expiresAt, claims.id]), claims }
   }
 
   /** Whether `token` opens the debug stream of `server` in `workspaceId` now. */
@@ -54,22 +50,10 @@ export class DebugTokenSigner {
 
   private check (token: string): DebugTokenClaims | undefined {
     if (!token.startsWith(DEBUG_TOKEN_PREFIX) || token.length > 1024) return undefined
-    const body = token.slice(DEBUG_TOKEN_PREFIX.length)
-    const dot = body.indexOf('.')
-    if (dot < 1) return undefined
-    const payload = body.slice(0, dot)
-    const signature = body.slice(dot + 1)
-    const given = Buffer.from(signature, 'base64url')
-    // Only the canonical encoding (base64url decoding ignores stray trailing bits).
-    if (given.toString('base64url') !== signature) return undefined
-    const expected = this.mac(payload)
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
-    try {
-      const [version, workspaceId, server, expiresAt, id] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[]
-      if (version !== VERSION || typeof workspaceId !== 'string' || typeof server !== 'string' || typeof expiresAt !== 'number' || typeof id !== 'string') return undefined
-      return { id, workspaceId, server, expiresAt }
-    } catch {
-      return undefined
-    }
+    const fields = this.signer.open(token.slice(DEBUG_TOKEN_PREFIX.length))
+    if (!fields) return undefined
+    const [version, workspaceId, server, expiresAt, id] = fields
+    if (version !== VERSION || typeof workspaceId !== 'string' || typeof server !== 'string' || typeof expiresAt !== 'number' || typeof id !== 'string') return undefined
+    return { id, workspaceId, server, expiresAt }
   }
 }

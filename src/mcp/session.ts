@@ -1,7 +1,8 @@
 // MCP-Session-Id values that any replica can check without shared memory: a random id, the
 // principal and server it is bound to and the negotiated version, signed with an HMAC key every
 // replica derives from the key ring.
-import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { FieldSigner } from '../crypto/signed-fields.ts'
 import { isLegacyVersion, type LegacyVersion } from './versions.ts'
 
 export interface SessionClaims {
@@ -20,23 +21,18 @@ export interface SessionClaims {
 const VERIFIED_CACHE_MAX = 10_000
 
 export class SessionSigner {
-  private readonly key: KeyObject
+  private readonly signer: FieldSigner
   // The same id string always carries the same signature, so a hit is as good as a check. Expiry,
   // principal, server and DELETE are checked by the caller on every request, cached or not.
   private readonly verified = new Map<string, SessionClaims>()
 
   constructor (key: Buffer) {
-    this.key = createSecretKey(key)
-  }
-
-  private mac (payload: string): Buffer {
-    return createHmac('sha256', this.key).update(payload).digest()
+    this.signer = new FieldSigner(key)
   }
 
   issue (principal: string, server: string, version: LegacyVersion, now = Date.now(), urlElicitation = false): string {
     const claims: SessionClaims = { id: randomBytes(16).toString('base64url'), principal, server, version, issuedAt: now, urlElicitation }
-    const payload = Buffer.from(JSON.stringify([claims.id, claims.principal, claims.server, claims.version, claims.issuedAt, claims.urlElicitation ? 1 : 0])).toString('base64url')
-    return `${payload}.${this.mac(payload).toString('base64url')}`
+    return this.signer.sign([claims.id, claims.principal, claims.server, claims.version, claims.issuedAt, claims.urlElicitation ? 1 : 0])
   }
 
   /** The claims of a well-formed, correctly signed id; undefined otherwise. */
@@ -52,22 +48,11 @@ export class SessionSigner {
   }
 
   private check (sessionId: string): SessionClaims | undefined {
-    const dot = sessionId.indexOf('.')
-    if (dot < 1 || sessionId.length > 512) return undefined
-    const payload = sessionId.slice(0, dot)
-    const signature = sessionId.slice(dot + 1)
-    const given = Buffer.from(signature, 'base64url')
-    // Only the canonical encoding: base64url decoding ignores stray trailing bits, so other
-    // spellings of the same MAC would otherwise pass as the same session.
-    if (given.toString('base64url') !== signature) return undefined
-    const expected = this.mac(payload)
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
-    try {
-      const [id, principal, server, version, issuedAt, flags = 0] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[]
-      if (typeof id !== 'string' || typeof principal !== 'string' || typeof server !== 'string' || !isLegacyVersion(version) || typeof issuedAt !== 'number') return undefined
-      return Object.freeze({ id, principal, server, version, issuedAt, urlElicitation: flags === 1 })
-    } catch {
-      return undefined
-    }
+    if (sessionId.length > 512) return undefined
+    const fields = this.signer.open(sessionId)
+    if (!fields) return undefined
+    const [id, principal, server, version, issuedAt, flags = 0] = fields
+    if (typeof id !== 'string' || typeof principal !== 'string' || typeof server !== 'string' || !isLegacyVersion(version) || typeof issuedAt !== 'number') return undefined
+    return Object.freeze({ id, principal, server, version, issuedAt, urlElicitation: flags === 1 })
   }
 }
