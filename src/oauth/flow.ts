@@ -5,7 +5,8 @@
 //   /oauth/callback?code&state exchanges the code, seals the tokens, says the elicitation is done.
 // Every failure is an error page and changes no token. The state is consumed by the first
 // callback that names it, whatever happens next, so it cannot be replayed.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { hashToken } from '../auth/tokens.ts'
 import * as oidc from 'openid-client'
 import type { Logger } from 'pino'
 import type { KeyRing } from '../crypto/keyring.ts'
@@ -47,16 +48,12 @@ export interface ConsentFlowOptions {
   now?: () => number
 }
 
-function hashState (state: string): string {
-  return createHash('sha256').update(state).digest('base64url')
-}
-
 export function stateAad (stateHash: string): string {
   return `oauth_states/${stateHash}/code_verifier`
 }
 
 export function cookieName (stateHash: string): string {
-  return `tg_oauth_${stateHash.slice(0, 16).replace(/[^A-Za-z0-9]/g, 'x')}`
+  return `tg_oauth_${stateHash.slice(0, 16)}`
 }
 
 /** One cookie's value from a Cookie header (names are ours: no quoting or encoding to handle). */
@@ -102,7 +99,7 @@ export class ConsentFlow {
     if ('error' in described) return described
     const { request, provider } = described
     const state = oidc.randomState()
-    const stateHash = hashState(state)
+    const stateHash = hashToken(state)
     const codeVerifier = provider.pkce ? oidc.randomPKCECodeVerifier() : undefined
     const nonce = request.scopes.includes('openid') ? oidc.randomNonce() : undefined
     const sealed = codeVerifier ? this.options.keyRing.seal(codeVerifier, stateAad(stateHash)) : undefined
@@ -140,7 +137,7 @@ export class ConsentFlow {
   async callback (url: URL, cookies: string | undefined): Promise<{ provider: string } | FlowError> {
     const state = url.searchParams.get('state')
     if (!state) return fail(400, 'Missing state', 'The provider sent the browser back without the state Toolgate gave it.')
-    const stateHash = hashState(state)
+    const stateHash = hashToken(state)
     const row = await this.options.db.selectFrom('oauth_states').selectAll()
       .where('state_hash', '=', stateHash).where('workspace_id', '=', this.options.workspaceId).executeTakeFirst()
     if (!row) return fail(400, 'Unknown authorization', 'This authorization was not started here, or was purged.')
